@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mamori.core.db import Base, UTCDateTime
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(30))
+    # Lookup keys: case-folded username and e-mail, so "Hana" and "hana" are one account.
+    username_key: Mapped[str] = mapped_column(String(30), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    email_key: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)
+    phone_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -1,0 +1,195 @@
+"""Accounts: sign-up, finding an account by what a person types, changing the password."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from typing import TYPE_CHECKING
+
+import phonenumbers
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mamori.accounts.errors import (
+    InvalidEmail,
+    InvalidPhone,
+    InvalidUsername,
+    UsernameTaken,
+    WeakPassword,
+    WrongPassword,
+)
+from mamori.accounts.models import User
+from mamori.accounts.passwords import password_problem
+from mamori.audit.service import Origin, record_event
+from mamori.notifications.service import alert_user
+from mamori.settings import Settings
+
+if TYPE_CHECKING:
+    from mamori.context import Context
+
+USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
+# Deliberately plain: the address is proven by a confirmation code, not by a regex.
+EMAIL = re.compile(r"[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}\.[^@\s\x00-\x1f.]{2,63}")
+
+
+def normalize_username(username: str) -> str:
+    cleaned = unicodedata.normalize("NFKC", username).strip()
+    if not USERNAME.fullmatch(cleaned) or cleaned.strip(".") == "":
+        raise InvalidUsername()
+    return cleaned
+
+
+def normalize_email(email: str) -> str:
+    cleaned = unicodedata.normalize("NFKC", email).strip()
+    if len(cleaned) > 254 or not EMAIL.fullmatch(cleaned):
+        raise InvalidEmail()
+    return cleaned
+
+
+def email_key(email: str) -> str:
+    return email.casefold()
+
+
+def normalize_phone(phone: str, default_region: str) -> str:
+    """Any common notation (090-1234-5678, +81 90 1234 5678, full-width) to E.164."""
+    cleaned = unicodedata.normalize("NFKC", phone).strip()
+    if not cleaned or len(cleaned) > 32 or not re.fullmatch(r"[+0-9()\-. ]+", cleaned):
+        raise InvalidPhone()
+    try:
+        number = phonenumbers.parse(cleaned, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone() from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone()
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_new_password(settings: Settings, password: str, *context: str | None) -> None:
+    problem = password_problem(
+        password,
+        min_length=settings.password_min_length,
+        max_length=settings.password_max_length,
+        context=tuple(word for word in context if word),
+    )
+    if problem:
+        raise WeakPassword(problem)
+
+
+def sign_up(
+    db: Session,
+    ctx: Context,
+    origin: Origin,
+    *,
+    username: str,
+    password: str,
+    email: str | None = None,
+    phone: str | None = None,
+    locale: str = "en",
+) -> User:
+    """Create an account. An e-mail or phone that another account holds is left off.
+
+    Saying "that e-mail is registered" would tell anyone who owns which address, so
+    the answer is the same either way; the address's owner is told someone tried.
+    """
+    settings, clock = ctx.settings, ctx.clock
+    username = normalize_username(username)
+    email = normalize_email(email) if email else None
+    phone = normalize_phone(phone, settings.default_phone_region) if phone else None
+    check_new_password(settings, password, username, email.split("@")[0] if email else None)
+    if find_by_username(db, username) is not None:
+        raise UsernameTaken()
+    now = clock.now()
+    user = User(
+        username=username,
+        username_key=username.casefold(),
+        password_hash=ctx.hasher.hash(password),
+        password_changed_at=now,
+        locale=locale,
+        created_at=now,
+    )
+    holder_of_email = find_by_email(db, email) if email else None
+    if email and holder_of_email is None:
+        user.email, user.email_key = email, email_key(email)
+    if phone and find_by_phone(db, phone) is None:
+        user.phone = phone
+    try:
+        with db.begin_nested():
+            db.add(user)
+    except IntegrityError as exc:
+        raise UsernameTaken() from exc
+    record_event(db, clock, "account.signed_up", origin, user_id=user.id)
+    if holder_of_email is not None:
+        alert_user(
+            db,
+            clock,
+            holder_of_email,
+            "Someone tried to sign up with your e-mail",
+            "Someone tried to create a new account with this e-mail address. "
+            "It was not added to that account.",
+            settings.base_url,
+        )
+    return user
+
+
+def find_by_username(db: Session, username: str) -> User | None:
+    return db.scalar(select(User).where(User.username_key == username.casefold()))
+
+
+def find_by_email(db: Session, email: str) -> User | None:
+    return db.scalar(select(User).where(User.email_key == email_key(email)))
+
+
+def find_by_phone(db: Session, phone: str) -> User | None:
+    return db.scalar(select(User).where(User.phone == phone))
+
+
+def find_by_login(db: Session, login: str, default_region: str) -> User | None:
+    """What a person types to log in: username, e-mail or phone."""
+    cleaned = unicodedata.normalize("NFKC", login).strip()
+    if not cleaned or len(cleaned) > 254 or "\x00" in cleaned:
+        return None
+    if "@" in cleaned:
+        return find_by_email(db, cleaned)
+    candidates = [User.username_key == cleaned.casefold()]
+    with contextlib.suppress(InvalidPhone):
+        candidates.append(User.phone == normalize_phone(cleaned, default_region))
+    return db.scalar(select(User).where(or_(*candidates)).order_by(User.id).limit(1))
+
+
+def get_user(db: Session, user_id: int) -> User | None:
+    return db.get(User, user_id)
+
+
+def change_password(
+    db: Session,
+    ctx: Context,
+    origin: Origin,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+) -> None:
+    """Needs the current password (ASVS 6.2.3). The caller revokes other sessions."""
+    clock, settings, hasher = ctx.clock, ctx.settings, ctx.hasher
+    if not hasher.verify(user.password_hash, current_password):
+        record_event(
+            db, clock, "password.change_failed", origin, user_id=user.id, outcome="failure"
+        )
+        raise WrongPassword()
+    check_new_password(
+        settings, new_password, user.username, user.email.split("@")[0] if user.email else None
+    )
+    user.password_hash = hasher.hash(new_password)
+    user.password_changed_at = clock.now()
+    record_event(db, clock, "password.changed", origin, user_id=user.id)
+    alert_user(
+        db,
+        clock,
+        user,
+        "Your password was changed",
+        "The password of your account %(username)s was changed.",
+        settings.base_url,
+        username=user.username,
+    )

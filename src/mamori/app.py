@@ -1,0 +1,114 @@
+"""create_app(settings): the one place that wires routers, middleware and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from swagger_ui_bundle import swagger_ui_path
+
+from mamori import __version__
+from mamori.accounts import api as accounts_api
+from mamori.accounts import views as accounts_views
+from mamori.accounts.passwords import PasswordHasher
+from mamori.context import Context
+from mamori.core.clock import Clock, SystemClock
+from mamori.core.crypto import load_or_create_keyring
+from mamori.core.db import Database
+from mamori.core.errors import install_error_handlers, problem
+from mamori.core.throttle import Throttle, make_counters
+from mamori.login import api as login_api
+from mamori.login import views as login_views
+from mamori.notifications import api as notifications_api
+from mamori.sessions import api as sessions_api
+from mamori.sessions import views as sessions_views
+from mamori.settings import Settings
+from mamori.web import views as web_views
+from mamori.web.security import BodySizeLimit, SecurityHeaders
+from mamori.web.templating import make_environment
+
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> Context:
+    clock = clock or SystemClock()
+    database = Database(settings.resolved_database_url)
+    keyring = load_or_create_keyring(settings.resolved_secrets_file)
+    return Context(
+        settings=settings,
+        clock=clock,
+        database=database,
+        keyring=keyring,
+        hasher=PasswordHasher(settings),
+        throttle=Throttle(make_counters(settings.redis_url, clock), clock),
+    )
+
+
+def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
+    """Build the ASGI app. The database must already be migrated (`mamori migrate`)."""
+    ctx = context or build_context(settings or Settings())
+    app = FastAPI(
+        title="mamori",
+        version=__version__,
+        summary="Account security: login, two-factor authentication, backup codes, recovery",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.state.templates = make_environment()
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, https_only=ctx.settings.base_url.startswith("https"))
+
+    for router in (
+        accounts_api.router,
+        login_api.router,
+        sessions_api.router,
+        notifications_api.router,
+        web_views.router,
+        accounts_views.router,
+        login_views.router,
+        sessions_views.router,
+    ):
+        app.include_router(router)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    _add_operational_routes(app, ctx)
+    return app
+
+
+def _add_operational_routes(app: FastAPI, ctx: Context) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        try:
+            with ctx.database.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not ready"; the reason goes to the log
+            logging.getLogger("mamori").warning("database not reachable", exc_info=True)
+            return problem(503, "service_unavailable", "The database is not reachable")
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        # Served from the package, never a CDN (mamori must run offline); no inline
+        # script, so the page lives under the same CSP as every other.
+        return HTMLResponse(DOCS_PAGE)
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mamori API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script></body></html>
+"""

@@ -1,0 +1,178 @@
+"""The operator's command line: serve, migrate, users, audit."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from mamori.accounts import service as accounts
+from mamori.audit.service import Origin, recent_events, record_event
+from mamori.core.crypto import load_or_create_keyring
+from mamori.core.db import Database
+from mamori.core.migrate import upgrade
+from mamori.settings import Settings
+
+app = typer.Typer(help="mamori: self-hosted account security.", no_args_is_help=True)
+users = typer.Typer(help="Look up and manage accounts.", no_args_is_help=True)
+app.add_typer(users, name="users")
+
+
+def _prepare(settings: Settings) -> Database:
+    """Data directory, secrets (mode 0600) and schema: what every start needs."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    load_or_create_keyring(settings.resolved_secrets_file)
+    database = Database(settings.resolved_database_url)
+    upgrade(database.engine)
+    return database
+
+
+def create_app_from_environment() -> object:
+    from mamori.app import create_app
+
+    return create_app(Settings())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+) -> None:
+    """Run the server. Migrations are applied and secrets created before it listens."""
+    settings = Settings()
+    _prepare(settings).engine.dispose()
+    typer.echo(
+        f"mamori on http://{host}:{port} ({settings.env}, {settings.resolved_database_url.split('://')[0]})"
+    )
+    os.environ.setdefault("MAMORI_DATA_DIR", str(settings.data_dir))
+    uvicorn.run(
+        "mamori.cli:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,  # client IPs come from MAMORI_TRUSTED_PROXIES only
+        server_header=False,
+        log_level="info",
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (serve does this too)."""
+    _prepare(Settings())
+    typer.echo("database is up to date")
+
+
+@users.command("list")
+def list_users(limit: int = 50) -> None:
+    from sqlalchemy import select
+
+    from mamori.accounts.models import User
+
+    database = _prepare(Settings())
+    with database.session() as db:
+        for user in db.scalars(select(User).order_by(User.id).limit(limit)):
+            state = "disabled" if user.disabled_at else "active"
+            typer.echo(f"{user.id}\t{user.username}\t{state}")
+
+
+@users.command("show")
+def show_user(username: str) -> None:
+    """What an operator may see of an account: never a password, code or secret."""
+    database = _prepare(Settings())
+    with database.session() as db:
+        user = accounts.find_by_username(db, username)
+        if user is None:
+            typer.echo(f"no account named {username!r}", err=True)
+            raise typer.Exit(1)
+        facts = {
+            "id": user.id,
+            "username": user.username,
+            "email": user.email,
+            "email_confirmed": user.email_confirmed_at is not None,
+            "phone": user.phone,
+            "phone_confirmed": user.phone_confirmed_at is not None,
+            "created_at": user.created_at.isoformat(),
+            "disabled": user.disabled_at is not None,
+        }
+        for key, value in facts.items():
+            typer.echo(f"{key}: {value}")
+
+
+@users.command("disable")
+def disable_user(username: str) -> None:
+    """Disable an account and end all of its sessions."""
+    from mamori.core.clock import SystemClock
+    from mamori.sessions.service import end_other_sessions
+
+    database = _prepare(Settings())
+    clock = SystemClock()
+    with database.session() as db:
+        user = accounts.find_by_username(db, username)
+        if user is None:
+            typer.echo(f"no account named {username!r}", err=True)
+            raise typer.Exit(1)
+        user.disabled_at = clock.now()
+        end_other_sessions(db, clock, Origin.operator(), user.id, keep=None)
+        record_event(db, clock, "account.disabled", Origin.operator(), user_id=user.id)
+    typer.echo(f"{username} disabled; all sessions ended")
+
+
+@users.command("enable")
+def enable_user(username: str) -> None:
+    from mamori.core.clock import SystemClock
+
+    database = _prepare(Settings())
+    with database.session() as db:
+        user = accounts.find_by_username(db, username)
+        if user is None:
+            typer.echo(f"no account named {username!r}", err=True)
+            raise typer.Exit(1)
+        user.disabled_at = None
+        record_event(db, SystemClock(), "account.enabled", Origin.operator(), user_id=user.id)
+    typer.echo(f"{username} enabled")
+
+
+@app.command()
+def audit(
+    user: Annotated[str | None, typer.Option(help="Only this username's events")] = None,
+    event: Annotated[str | None, typer.Option(help="Only this event, e.g. login.succeeded")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """Read the security event log, newest first."""
+    database = _prepare(Settings())
+    with database.session() as db:
+        user_id = None
+        if user is not None:
+            found = accounts.find_by_username(db, user)
+            if found is None:
+                typer.echo(f"no account named {user!r}", err=True)
+                raise typer.Exit(1)
+            user_id = found.id
+        for entry in recent_events(db, user_id=user_id, event=event, limit=limit):
+            row = {
+                "at": entry.at.isoformat(),
+                "event": entry.event,
+                "outcome": entry.outcome,
+                "user_id": entry.user_id,
+                "ip": entry.ip,
+                "user_agent": entry.user_agent,
+                "details": entry.details,
+            }
+            if as_json:
+                typer.echo(json.dumps(row, ensure_ascii=False))
+            else:
+                typer.echo(
+                    f"{row['at']}  {entry.event:<28} {entry.outcome:<8} "
+                    f"user={entry.user_id} ip={entry.ip} {json.dumps(entry.details)}"
+                )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,209 @@
+"""Failure counters shared by every instance: in the database, or in Redis when configured.
+
+A counter holds how many failures fell in its window and, once a policy decides so,
+until when the key is blocked. Successes never touch per-IP counters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Integer, String, case, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from mamori.core.clock import Clock
+from mamori.core.db import Base, UTCDateTime
+from mamori.core.errors import TooManyAttempts
+
+
+class ThrottleCounter(Base):
+    __tablename__ = "throttle_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+@dataclass(frozen=True)
+class CounterState:
+    failures: int
+    blocked_until: datetime | None
+
+
+class Counters(Protocol):
+    """`db` is the caller's unit of work: database counters change inside it, so on
+    SQLite a request never waits on its own write lock; Redis ignores it."""
+
+    def add_failure(self, db: Session, key: str, window: timedelta) -> int:
+        """Count one failure; a window that has ended starts over. Returns failures now."""
+
+    def state(self, db: Session, key: str) -> CounterState: ...
+
+    def block(self, db: Session, key: str, until: datetime) -> None: ...
+
+    def clear(self, db: Session, key: str) -> None: ...
+
+
+class DatabaseCounters:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def add_failure(self, db: Session, key: str, window: timedelta) -> int:
+        now = self._clock.now()
+        dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(ThrottleCounter).values(
+            key=key, failures=1, window_ends_at=now + window, blocked_until=None
+        )
+        expired = ThrottleCounter.window_ends_at <= now
+
+        statement = insert.on_conflict_do_update(
+            index_elements=[ThrottleCounter.key],
+            set_={
+                "failures": case((expired, 1), else_=ThrottleCounter.failures + 1),
+                "window_ends_at": case(
+                    (expired, now + window), else_=ThrottleCounter.window_ends_at
+                ),
+                "blocked_until": case((expired, None), else_=ThrottleCounter.blocked_until),
+            },
+        ).returning(ThrottleCounter.failures)
+        failures = int(db.execute(statement).scalar_one())
+        db.expire_all()  # the upsert bypassed the identity map
+        return failures
+
+    def state(self, db: Session, key: str) -> CounterState:
+        row = db.get(ThrottleCounter, key)
+        if row is None or row.window_ends_at <= self._clock.now():
+            return CounterState(0, None)
+        return CounterState(row.failures, row.blocked_until)
+
+    def block(self, db: Session, key: str, until: datetime) -> None:
+        db.execute(
+            update(ThrottleCounter)
+            .where(ThrottleCounter.key == key)
+            .values(
+                blocked_until=until,
+                window_ends_at=case(
+                    (ThrottleCounter.window_ends_at < until, until),
+                    else_=ThrottleCounter.window_ends_at,
+                ),
+            )
+        )
+
+    def clear(self, db: Session, key: str) -> None:
+        db.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
+
+
+# One round trip, atomic: reset an ended window, count the failure, keep the key alive.
+_ADD_FAILURE = """
+local ends = tonumber(redis.call('HGET', KEYS[1], 'window_ends') or '0')
+local now = tonumber(ARGV[1])
+if ends <= now then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'window_ends', ARGV[2])
+end
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local keep = math.max(tonumber(redis.call('HGET', KEYS[1], 'window_ends')), now) - now
+redis.call('EXPIRE', KEYS[1], math.ceil(keep) + 60)
+return failures
+"""
+
+
+class RedisCounters:
+    def __init__(self, url: str, clock: Clock, prefix: str = "mamori:throttle:") -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._clock = clock
+        self._prefix = prefix
+        self._add = self._redis.register_script(_ADD_FAILURE)
+
+    def add_failure(self, db: Session, key: str, window: timedelta) -> int:
+        now = self._clock.now().timestamp()
+        ends = now + window.total_seconds()
+        return int(self._add(keys=[self._prefix + key], args=[now, ends]))
+
+    def state(self, db: Session, key: str) -> CounterState:
+        raw: dict[str, str] = self._redis.hgetall(self._prefix + key)  # type: ignore[assignment]
+        now = self._clock.now()
+        if not raw or float(raw.get("window_ends", 0)) <= now.timestamp():
+            return CounterState(0, None)
+        blocked = raw.get("blocked_until")
+        until = datetime.fromtimestamp(float(blocked), tz=now.tzinfo) if blocked else None
+        return CounterState(int(raw.get("failures", 0)), until)
+
+    def block(self, db: Session, key: str, until: datetime) -> None:
+        name = self._prefix + key
+        pipe = self._redis.pipeline()
+        pipe.hset(name, "blocked_until", str(until.timestamp()))
+        pipe.expire(
+            name, max(60, math.ceil(until.timestamp() - self._clock.now().timestamp()) + 60)
+        )
+        pipe.execute()
+        current = float(self._redis.hget(name, "window_ends") or 0)
+        if current < until.timestamp():
+            self._redis.hset(name, "window_ends", str(until.timestamp()))
+
+    def clear(self, db: Session, key: str) -> None:
+        self._redis.delete(self._prefix + key)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """`free` failures in a window cost nothing; each one after doubles the wait, up to a cap.
+
+    A growing delay rather than a lockout: an attacker cannot lock the owner out for
+    long, and cannot guess fast either. `lock_at` (optional) blocks for good, until
+    cleared by recovery (NIST SP 800-63B's 100 consecutive failures).
+    """
+
+    name: str
+    window: timedelta
+    free: int
+    max_delay: timedelta
+    lock_at: int | None = None
+
+    def delay_after(self, failures: int) -> timedelta | None:
+        if self.lock_at is not None and failures >= self.lock_at:
+            return timedelta(days=365 * 100)
+        if failures < self.free:
+            return None
+        seconds = min(2 ** (failures - self.free), self.max_delay.total_seconds())
+        return timedelta(seconds=seconds)
+
+
+class Throttle:
+    def __init__(self, counters: Counters, clock: Clock) -> None:
+        self.counters = counters
+        self._clock = clock
+
+    def check(self, db: Session, policy: Policy, subject: str) -> None:
+        """Raise TooManyAttempts while `subject` waits out a delay."""
+        state = self.counters.state(db, f"{policy.name}:{subject}")
+        now = self._clock.now()
+        if state.blocked_until is not None and state.blocked_until > now:
+            raise TooManyAttempts(math.ceil((state.blocked_until - now).total_seconds()))
+
+    def failures(self, db: Session, policy: Policy, subject: str) -> int:
+        return self.counters.state(db, f"{policy.name}:{subject}").failures
+
+    def record_failure(self, db: Session, policy: Policy, subject: str) -> int:
+        key = f"{policy.name}:{subject}"
+        failures = self.counters.add_failure(db, key, policy.window)
+        delay = policy.delay_after(failures)
+        if delay is not None:
+            self.counters.block(db, key, self._clock.now() + delay)
+        return failures
+
+    def clear(self, db: Session, policy: Policy, subject: str) -> None:
+        self.counters.clear(db, f"{policy.name}:{subject}")
+
+
+def make_counters(redis_url: str | None, clock: Clock) -> Counters:
+    if redis_url:
+        return RedisCounters(redis_url, clock)
+    return DatabaseCounters(clock)

@@ -1,0 +1,10 @@
+"""Every feature's tables, imported so Base.metadata is complete (Alembic, tests)."""
+
+from mamori.accounts.models import User
+from mamori.audit.models import AuditEvent
+from mamori.core.db import Base
+from mamori.core.throttle import ThrottleCounter
+from mamori.notifications.models import OutboxMessage
+from mamori.sessions.models import LoginSession
+
+__all__ = ["AuditEvent", "Base", "LoginSession", "OutboxMessage", "ThrottleCounter", "User"]

@@ -1,0 +1,142 @@
+"""Sessions: start, find by token, end, and the reauthentication window."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mamori.audit.service import Origin, record_event
+from mamori.core.clock import Clock
+from mamori.core.crypto import new_token, token_digest
+from mamori.core.errors import ReauthenticationRequired
+from mamori.sessions.errors import SessionNotFound
+from mamori.sessions.models import LoginSession
+from mamori.settings import Settings
+
+# Writing last_seen_at on every request would turn each read into a write.
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class NewSession:
+    session: LoginSession
+    token: str
+
+
+def start_session(
+    db: Session,
+    clock: Clock,
+    settings: Settings,
+    origin: Origin,
+    user_id: int,
+    kind: str,
+) -> NewSession:
+    """A fresh token after every authentication step; the session counts as just reauthenticated."""
+    now = clock.now()
+    token = new_token()
+    session = LoginSession(
+        public_id=secrets.token_urlsafe(12),
+        token_digest=token_digest(token),
+        user_id=user_id,
+        kind=kind,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(minutes=settings.session_absolute_minutes),
+        reauthenticated_at=now,
+        ip=origin.ip,
+        user_agent=(origin.user_agent or "")[:256] or None,
+    )
+    db.add(session)
+    db.flush()
+    return NewSession(session, token)
+
+
+def is_active(session: LoginSession, now: datetime, settings: Settings) -> bool:
+    idle_limit = session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    return session.ended_at is None and now < session.expires_at and now < idle_limit
+
+
+def find_session(
+    db: Session, clock: Clock, settings: Settings, token: str, origin: Origin | None = None
+) -> LoginSession | None:
+    """The live session a token belongs to, or None (expired, ended or unknown)."""
+    if not token or len(token) > 128:
+        return None
+    session = db.scalar(
+        select(LoginSession).where(LoginSession.token_digest == token_digest(token))
+    )
+    now = clock.now()
+    if session is None or not is_active(session, now, settings):
+        return None
+    if now - session.last_seen_at >= LAST_SEEN_GRANULARITY:
+        session.last_seen_at = now
+        if origin is not None and origin.ip:
+            session.ip = origin.ip
+    return session
+
+
+def end_session(db: Session, clock: Clock, origin: Origin, session: LoginSession) -> None:
+    if session.ended_at is None:
+        session.ended_at = clock.now()
+        record_event(
+            db, clock, "session.ended", origin, user_id=session.user_id, session=session.public_id
+        )
+
+
+def end_session_by_id(
+    db: Session, clock: Clock, origin: Origin, user_id: int, public_id: str
+) -> None:
+    """End one of the user's own sessions. Someone else's id is simply not found."""
+    session = db.scalar(
+        select(LoginSession).where(
+            LoginSession.public_id == public_id,
+            LoginSession.user_id == user_id,
+            LoginSession.ended_at.is_(None),
+        )
+    )
+    if session is None:
+        raise SessionNotFound()
+    session.ended_at = clock.now()
+    record_event(db, clock, "session.revoked", origin, user_id=user_id, session=public_id)
+
+
+def end_other_sessions(
+    db: Session, clock: Clock, origin: Origin, user_id: int, keep: LoginSession | None
+) -> int:
+    query = update(LoginSession).where(
+        LoginSession.user_id == user_id, LoginSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(LoginSession.id != keep.id)
+    ended = db.execute(query.values(ended_at=clock.now())).rowcount  # type: ignore[attr-defined]
+    if ended:
+        record_event(db, clock, "session.revoked_others", origin, user_id=user_id, count=ended)
+    return int(ended)
+
+
+def active_sessions(
+    db: Session, clock: Clock, settings: Settings, user_id: int
+) -> list[LoginSession]:
+    now = clock.now()
+    query = (
+        select(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .order_by(LoginSession.last_seen_at.desc())
+    )
+    return [s for s in db.scalars(query) if is_active(s, now, settings)]
+
+
+def mark_reauthenticated(clock: Clock, session: LoginSession) -> None:
+    session.reauthenticated_at = clock.now()
+
+
+def require_recent_reauthentication(
+    clock: Clock, settings: Settings, session: LoginSession
+) -> None:
+    window = timedelta(minutes=settings.reauthentication_minutes)
+    if session.reauthenticated_at is None or clock.now() - session.reauthenticated_at > window:
+        raise ReauthenticationRequired()

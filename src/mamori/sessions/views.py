@@ -1,0 +1,89 @@
+"""Pages: where you're logged in, and "confirm it's you" before a sensitive change."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from mamori.core.deps import Ctx, RequestOrigin
+from mamori.core.errors import MamoriError
+from mamori.sessions import service
+from mamori.sessions.devices import describe_device
+from mamori.sessions.http import WebCaller
+from mamori.sessions.models import LoginSession
+from mamori.sessions.reauthentication import reauthenticate_with_password
+from mamori.web.templating import check_csrf, error_text, render, safe_next
+
+router = APIRouter(include_in_schema=False)
+SESSIONS = "/accounts/center/password-and-security/sessions"
+
+
+@router.get(SESSIONS)
+def sessions_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
+    if caller is None:
+        return RedirectResponse(f"/login?next={SESSIONS}", status_code=303)
+    with ctx.database.session() as db:
+        sessions = service.active_sessions(db, ctx.clock, ctx.settings, caller.user_id)
+    rows = [
+        {
+            "session": s,
+            "device": describe_device(s.user_agent),
+            "current": s.id == caller.session_id,
+        }
+        for s in sessions
+    ]
+    return render(request, "sessions/sessions.html", rows=rows)
+
+
+@router.post(f"{SESSIONS}/end", dependencies=[Depends(check_csrf)])
+def end_one_or_others(
+    ctx: Ctx,
+    origin: RequestOrigin,
+    caller: WebCaller,
+    session_id: str = Form("", max_length=64),
+) -> Response:
+    if caller is None:
+        return RedirectResponse("/login", status_code=303)
+    with ctx.database.session() as db:
+        if session_id:
+            # Already ended or not theirs: the list they land on shows the truth.
+            with suppress(MamoriError):
+                service.end_session_by_id(db, ctx.clock, origin, caller.user_id, session_id)
+        else:
+            current = db.get(LoginSession, caller.session_id)
+            service.end_other_sessions(db, ctx.clock, origin, caller.user_id, current)
+    return RedirectResponse(SESSIONS, status_code=303)
+
+
+@router.get("/reauthenticate")
+def reauthenticate_page(request: Request, caller: WebCaller, next: str = "/") -> Response:
+    if caller is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "sessions/reauthenticate.html", next=safe_next(next))
+
+
+@router.post("/reauthenticate", dependencies=[Depends(check_csrf)])
+def reauthenticate(
+    request: Request,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    caller: WebCaller,
+    password: str = Form(max_length=4096),
+    next: str = Form("/", max_length=512),
+) -> Response:
+    if caller is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        with ctx.database.session() as db:
+            reauthenticate_with_password(db, ctx, origin, caller.session_id, password)
+    except MamoriError as error:
+        return render(
+            request,
+            "sessions/reauthenticate.html",
+            status_code=error.status,
+            error=error_text(request, error),
+            next=safe_next(next),
+        )
+    return RedirectResponse(safe_next(next), status_code=303)

@@ -1,0 +1,81 @@
+"""Every setting mamori reads, in one typed object (environment variables `MAMORI_*`)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# OWASP Password Storage Cheat Sheet's minimum for argon2id.
+OWASP_ARGON2_MEMORY_KIB = 19456
+OWASP_ARGON2_TIME_COST = 2
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MAMORI_", extra="ignore")
+
+    env: Literal["production", "development"] = "production"
+    data_dir: Path = Path("mamori-data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secrets_file: Path | None = None
+    base_url: str = "http://localhost:8000"
+
+    # Sessions: a consumer app keeps people logged in; see README "Security model".
+    session_idle_minutes: int = Field(default=7 * 24 * 60, ge=5)
+    session_absolute_minutes: int = Field(default=30 * 24 * 60, ge=5)
+    reauthentication_minutes: int = Field(default=10, ge=1, le=60)
+
+    argon2_memory_kib: int = Field(default=OWASP_ARGON2_MEMORY_KIB, ge=OWASP_ARGON2_MEMORY_KIB)
+    argon2_time_cost: int = Field(default=OWASP_ARGON2_TIME_COST, ge=OWASP_ARGON2_TIME_COST)
+    argon2_parallelism: int = Field(default=1, ge=1, le=16)
+
+    password_min_length: int = Field(default=8, ge=8)
+    password_max_length: int = Field(default=256, ge=64, le=4096)
+
+    # Failed password logins. Successes are never counted.
+    login_ip_failures: int = Field(default=100, ge=1)
+    login_ip_window_minutes: int = Field(default=15, ge=1)
+    login_account_free_failures: int = Field(default=5, ge=1)
+    login_account_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+
+    # Second-factor failures, counted per account across all methods (NIST SP 800-63B).
+    second_factor_free_failures: int = Field(default=5, ge=1)
+    second_factor_lock_failures: int = Field(default=100, ge=10, le=100)
+    second_factor_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    default_locale: Literal["en", "ja"] = "en"
+    default_phone_region: str = "JP"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+        return value
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mamori.db').resolve()}"
+
+    @property
+    def resolved_secrets_file(self) -> Path:
+        return self.secrets_file or self.data_dir / "secrets.json"

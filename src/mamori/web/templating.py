@@ -1,0 +1,127 @@
+"""Page rendering: Jinja2 with the request's language, the CSRF token and the viewer."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from mamori.core.crypto import same_secret
+from mamori.core.errors import MamoriError
+from mamori.core.i18n import LOCALES, format_moment, negotiate, translator
+
+PACKAGE = Path(__file__).resolve().parent.parent
+LANG_COOKIE = "mamori_lang"
+
+
+class CsrfFailed(MamoriError):
+    code, status, title = "csrf_failed", 403, "This form expired; reload the page and try again"
+
+
+def template_dirs() -> list[Path]:
+    """Every feature keeps its pages in its own templates/ folder."""
+    return [PACKAGE / "web" / "templates", *sorted(PACKAGE.glob("*/templates"))]
+
+
+def make_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(d) for d in dict.fromkeys(template_dirs())]),
+        autoescape=select_autoescape(["html", "xml"]),
+        auto_reload=False,
+    )
+    return env
+
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def is_https(request: Request) -> bool:
+    """Cookies are Secure everywhere but on plain-HTTP localhost (development).
+
+    Behind a TLS-terminating proxy mamori itself sees http, but the public host
+    name is not local, so the cookie is still Secure.
+    """
+    return request.url.scheme == "https" or request.url.hostname not in LOCAL_HOSTS
+
+
+def cookie_name(request: Request, name: str) -> str:
+    # __Host- needs Secure, which plain-HTTP localhost cannot have.
+    return f"__Host-{name}" if is_https(request) else name
+
+
+def request_locale(request: Request) -> str:
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LOCALES:
+        return str(chosen)
+    default = request.app.state.ctx.settings.default_locale
+    return negotiate(request.headers.get("accept-language"), default)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.cookies.get(cookie_name(request, "mamori_csrf"))
+    if not token or len(token) != 43:
+        token = getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(32)
+        request.state.new_csrf = token
+    return token
+
+
+def check_csrf(request: Request, csrf_token: str = Form("", max_length=128)) -> None:
+    """Double-submit: the form's token must equal the cookie's (both from this browser)."""
+    cookie = request.cookies.get(cookie_name(request, "mamori_csrf"), "")
+    if not cookie or not csrf_token or not same_secret(cookie, csrf_token):
+        raise CsrfFailed()
+
+
+def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    locale = request_locale(request)
+    environment: Environment = request.app.state.templates
+    page = environment.get_template(template)
+    html = page.render(
+        request=request,
+        _=translator(locale),
+        lang=locale,
+        csrf_token=csrf_token(request),
+        when=lambda moment: format_moment(moment, locale),
+        **values,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    response.headers["cache-control"] = "no-store"
+    new_token = getattr(request.state, "new_csrf", None)
+    if new_token:
+        response.set_cookie(
+            cookie_name(request, "mamori_csrf"),
+            new_token,
+            httponly=True,
+            secure=is_https(request),
+            samesite="lax",
+            path="/",
+        )
+    return response
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path: never an open redirect to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(ch) < 0x20 for ch in target):
+        return "/"
+    return target
+
+
+def error_text(request: Request, error: MamoriError) -> str:
+    """The message for a page, in the viewer's language."""
+    _ = translator(request_locale(request))
+    settings = request.app.state.ctx.settings
+    values = {"min": settings.password_min_length, "max": settings.password_max_length}
+    text = _(error.detail)
+    retry = error.extra.get("retry_after")
+    if retry:
+        text += " " + _("Try again in %(minutes)s min.", minutes=max(1, -(-int(retry) // 60)))
+    try:
+        return text % values if "%(" in text else text
+    except (KeyError, ValueError):
+        return text

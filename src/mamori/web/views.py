@@ -1,0 +1,29 @@
+"""Pages that belong to no single feature: the front door and the language switch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import RedirectResponse
+
+from mamori.core.i18n import LOCALES
+from mamori.sessions.http import WebCaller
+from mamori.web.templating import LANG_COOKIE, check_csrf, safe_next
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(caller: WebCaller) -> RedirectResponse:
+    return RedirectResponse("/accounts/center" if caller else "/login", status_code=303)
+
+
+@router.post("/language", dependencies=[Depends(check_csrf)])
+def choose_language(
+    lang: str = Form(max_length=8), next: str = Form("/", max_length=512)
+) -> RedirectResponse:
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if lang in LOCALES:
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True, path="/"
+        )
+    return response

@@ -1,0 +1,146 @@
+"""Real parts: SQLite always, PostgreSQL and Redis when the environment names them.
+
+MAMORI_TEST_DATABASE_URL (postgresql+psycopg://…) and MAMORI_TEST_REDIS_URL turn on
+the PostgreSQL and Redis variants; without them those variants skip with the reason.
+.ci/run always sets both and checks they answer, so CI never skips them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from mamori.accounts.passwords import PasswordHasher
+from mamori.app import create_app
+from mamori.context import Context
+from mamori.core.clock import MovableClock
+from mamori.core.crypto import Keyring
+from mamori.core.db import Database
+from mamori.core.migrate import upgrade
+from mamori.core.throttle import Counters, DatabaseCounters, RedisCounters, Throttle
+from mamori.models import Base
+from mamori.settings import Settings
+
+POSTGRES_URL = os.environ.get("MAMORI_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("MAMORI_TEST_REDIS_URL")
+BACKENDS = ["sqlite", "postgresql"]
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "mamori.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database.engine)
+    database.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
+    schema = f"mamori_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = Database(POSTGRES_URL)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    database = Database(postgres_url(schema))
+    upgrade(database.engine)
+    database.engine.dispose()
+    yield schema
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.engine.dispose()
+
+
+def postgres_url(schema: str) -> str:
+    assert POSTGRES_URL
+    joiner = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{joiner}options=-csearch_path%3D{schema}"
+
+
+def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    if backend == "sqlite":
+        path = tmp_path / "mamori.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return Database(f"sqlite:///{path}")
+    schema = request.getfixturevalue("postgres_schema")
+    database = Database(postgres_url(schema))
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return database
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    db = fresh_database(request.param, request, tmp_path)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(env="development", data_dir=tmp_path / "data", base_url="http://localhost")
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring.generate()
+
+
+@pytest.fixture
+def ctx(
+    database: Database, clock: MovableClock, settings: Settings, keyring: Keyring
+) -> Context:
+    return Context(
+        settings=settings,
+        clock=clock,
+        database=database,
+        keyring=keyring,
+        hasher=PasswordHasher(settings),
+        throttle=Throttle(DatabaseCounters(clock), clock),
+    )
+
+
+@pytest.fixture
+def client(ctx: Context) -> Iterator[TestClient]:
+    with TestClient(create_app(context=ctx), base_url="http://localhost") as test_client:
+        yield test_client
+
+
+def redis_counters(clock: MovableClock) -> Counters:
+    if not REDIS_URL:
+        pytest.skip("Redis variant: set MAMORI_TEST_REDIS_URL to run it")
+    return RedisCounters(REDIS_URL, clock, prefix=f"mamori-test:{secrets.token_hex(4)}:")
+
+
+def sign_up(client: TestClient, username: str = "hana", password: str = PASSWORD, **extra: str):
+    response = client.post("/api/v1/accounts", json={"username": username, "password": password,
+                                                     **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def log_in(client: TestClient, login: str = "hana", password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/login", json={"login": login, "password": password})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "authenticated"
+    return str(body["token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
