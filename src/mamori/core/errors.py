@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -123,3 +124,20 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal_error", "Something went wrong on our side")
+
+
+# Second-factor answers shared by every method (DESIGN.md "Backup codes", API contract v1).
+class InvalidCode(MamoriError):
+    code, status, title = "invalid_code", 400, "That code isn't valid"
+
+
+class CodeAlreadyUsed(MamoriError):
+    code, status, title = "code_already_used", 409, "That code was already used"
+
+    def __init__(self, used_at: datetime) -> None:
+        super().__init__(used_at=used_at.isoformat())
+        self.used_at = used_at
+
+
+class ChallengeExpired(MamoriError):
+    code, status, title = "challenge_expired", 410, "This login attempt expired; start again"
