@@ -2,9 +2,19 @@
 
 from mamori.accounts.models import User
 from mamori.audit.models import AuditEvent
+from mamori.backup_codes.models import BackupCode, BackupCodeSet
 from mamori.core.db import Base
 from mamori.core.throttle import ThrottleCounter
 from mamori.notifications.models import OutboxMessage
 from mamori.sessions.models import LoginSession
 
-__all__ = ["AuditEvent", "Base", "LoginSession", "OutboxMessage", "ThrottleCounter", "User"]
+__all__ = [
+    "AuditEvent",
+    "BackupCode",
+    "BackupCodeSet",
+    "Base",
+    "LoginSession",
+    "OutboxMessage",
+    "ThrottleCounter",
+    "User",
+]

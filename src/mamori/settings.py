@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     second_factor_lock_failures: int = Field(default=100, ge=10, le=100)
     second_factor_max_delay_seconds: int = Field(default=15 * 60, ge=1)
 
+    # Backup codes. "viewable" (as Instagram): keyed digest + sealed copy, viewable again after
+    # reauthentication. "hash_only" (NIST SP 800-63B, OWASP ASVS 6.5.2): shown once, argon2id.
+    backup_codes_mode: Literal["viewable", "hash_only"] = "viewable"
+    backup_codes_count: int = Field(default=10, ge=5, le=20)
+    backup_code_digits: int = Field(default=8, ge=8, le=12)
+
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_locale: Literal["en", "ja"] = "en"
     default_phone_region: str = "JP"
