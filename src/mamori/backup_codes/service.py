@@ -106,8 +106,9 @@ def generate_backup_codes(db: Session, ctx: Context, origin: Origin, user: User)
 def regenerate_backup_codes(
     db: Session, ctx: Context, origin: Origin, user: User, caller_session: LoginSession
 ) -> list[str]:
-    """ "Get new codes": needs a reauthentication in the last 10 minutes; the old set stops
-    working the moment the new one exists."""
+    """Get new codes: needs a reauthentication in the last 10 minutes; the old set stops
+    working the moment the new one exists. NoBackupCodes when there is no set to replace
+    (the first set comes with turning two-factor on)."""
     require_recent_reauthentication(ctx.clock, ctx.settings, caller_session)
     if _current_set(db, user.id) is None:
         raise NoBackupCodes()
@@ -160,8 +161,8 @@ def view_backup_codes(
             ctx,
             user,
             "Your backup codes were viewed",
-            "Someone who had just confirmed your password viewed your backup codes. "
-            "%(remaining)s of them are unused.",
+            "Your backup codes were just viewed in Accounts Center. "
+            "Unused backup codes: %(remaining)s.",
             remaining=sheet.remaining,
         )
     return sheet
@@ -208,7 +209,7 @@ def use_backup_code(db: Session, ctx: Context, origin: Origin, user: User, typed
         user,
         "A backup code was used to log in",
         "A backup code was just used to log in to your account. "
-        "%(remaining)s unused backup codes are left.",
+        "Unused backup codes left: %(remaining)s.",
         remaining=remaining,
     )
     if remaining <= LOW_REMAINING:
@@ -217,8 +218,8 @@ def use_backup_code(db: Session, ctx: Context, origin: Origin, user: User, typed
             ctx,
             user,
             "Get new backup codes now",
-            "Only %(remaining)s unused backup codes are left. Get new codes now, so you "
-            "can still log in if you lose your phone: %(link)s",
+            "Unused backup codes left: %(remaining)s. Get new codes now, so you can still "
+            "log in if you lose your phone: %(link)s",
             remaining=remaining,
             link=ctx.settings.base_url.rstrip("/") + SECURITY_PAGE,
         )
@@ -231,11 +232,11 @@ def remaining_codes(db: Session, user_id: int) -> int | None:
     return None if code_set is None else _count_unused(db, code_set.id)
 
 
-def discard_backup_codes(db: Session, ctx: Context, origin: Origin, user: User) -> None:
-    """Remove the user's set (two-factor turned off): none of its codes works afterwards."""
-    _lock_user(db, user.id)
-    if _delete_set(db, user.id):
-        record_event(db, ctx.clock, "backup_codes.discarded", origin, user_id=user.id)
+def delete_backup_codes(db: Session, user_id: int) -> None:
+    """Remove the user's set (two-factor turned off; the caller audits that): none of its
+    codes works afterwards."""
+    _lock_user(db, user_id)
+    _delete_set(db, user_id)
 
 
 def backup_code_sheet(db: Session, ctx: Context, user: User) -> BackupCodeSheet:
@@ -296,18 +297,17 @@ def _lock_user(db: Session, user_id: int) -> None:
     db.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
-def _delete_set(db: Session, user_id: int) -> bool:
+def _delete_set(db: Session, user_id: int) -> None:
     old_ids = select(BackupCodeSet.id).where(BackupCodeSet.user_id == user_id)
     # "fetch" keeps the session's identity map true: SQLite may hand a deleted id out again.
     db.execute(
         delete(BackupCode).where(BackupCode.set_id.in_(old_ids)),
         execution_options={"synchronize_session": "fetch"},
     )
-    result = db.execute(
+    db.execute(
         delete(BackupCodeSet).where(BackupCodeSet.user_id == user_id),
         execution_options={"synchronize_session": "fetch"},
     )
-    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def _current_set(db: Session, user_id: int) -> BackupCodeSet | None:
