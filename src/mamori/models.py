@@ -3,6 +3,7 @@
 from mamori.accounts.models import User
 from mamori.audit.models import AuditEvent
 from mamori.backup_codes.models import BackupCode, BackupCodeSet
+from mamori.codes.models import SecurityCode
 from mamori.core.db import Base
 from mamori.core.throttle import ThrottleCounter
 from mamori.notifications.models import OutboxMessage
@@ -15,6 +16,7 @@ __all__ = [
     "Base",
     "LoginSession",
     "OutboxMessage",
+    "SecurityCode",
     "ThrottleCounter",
     "User",
 ]

@@ -58,6 +58,31 @@ class Settings(BaseSettings):
     default_phone_region: str = "JP"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
+    # Delivery channels. Without a host / provider the outbox is the delivery (development).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "mamori <no-reply@localhost>"
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_ca_file: Path | None = None  # a private CA for the SMTP server's certificate
+    sms_provider_url: str | None = None  # Twilio Messages API, e.g. https://api.twilio.com
+    sms_account_sid: str | None = None
+    sms_auth_token: str | None = None
+    sms_from: str | None = None
+    delivery_timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+    # Security codes sent by SMS / e-mail (6 digits, single use, 5 attempts; ASVS 6.5.5).
+    security_code_sms_minutes: int = Field(default=10, ge=1, le=10)
+    security_code_email_minutes: int = Field(default=10, ge=1, le=10)
+    security_code_recovery_email_minutes: int = Field(default=30, ge=1, le=60)
+    security_code_max_attempts: int = Field(default=5, ge=1, le=10)
+    security_code_resend_seconds: int = Field(default=30, ge=0, le=600)
+    security_code_sends_per_binding: int = Field(default=5, ge=1)
+    security_code_sends_per_destination_hour: int = Field(default=10, ge=1)
+    security_code_sends_per_ip_hour: int = Field(default=30, ge=1)
+    sms_sends_per_hour: int = Field(default=1000, ge=1)  # all numbers together: SMS pumping
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:

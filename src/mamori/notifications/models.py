@@ -7,6 +7,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori.core.db import Base, UTCDateTime
 
+# OutboxMessage.status: where a message stands.
+OUTBOX_ONLY = "outbox"  # no channel configured (development): the outbox is the delivery
+SENT = "sent"  # the SMTP server or SMS provider accepted it
+FAILED = "failed"  # the channel refused it or did not answer: the person did not get it
+
 
 class OutboxMessage(Base):
     """Every message mamori sent: the development outbox and the user's "Emails from mamori"."""
@@ -23,3 +28,6 @@ class OutboxMessage(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
     )
     kind: Mapped[str] = mapped_column(String(32), default="alert")
+    status: Mapped[str] = mapped_column(String(16), default=OUTBOX_ONLY, server_default=OUTBOX_ONLY)
+    # The SMTP Message-ID or the provider's message sid, to trace a complaint.
+    provider_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)

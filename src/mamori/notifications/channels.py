@@ -1,0 +1,170 @@
+"""The ways a message leaves mamori: an SMTP server and an SMS provider (Twilio's API).
+
+A channel either hands the message over or raises ChannelError with a reason that is
+safe to log: it names what failed, never the message, the recipient or a credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
+
+import aiosmtplib
+import httpx
+
+from mamori.core.clock import Clock
+from mamori.settings import Settings
+
+T = TypeVar("T")
+
+
+class ChannelError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from sync code; routes run in a worker thread with no event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@dataclass(frozen=True)
+class SmtpChannel:
+    host: str
+    port: int
+    sender: str
+    security: Literal["starttls", "tls", "none"]
+    timeout: float
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpChannel | None:
+        if not settings.smtp_host:
+            return None
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            security=settings.smtp_security,
+            timeout=settings.delivery_timeout_seconds,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            ca_file=settings.smtp_ca_file,
+        )
+
+    def compose(self, clock: Clock, *, to: str, subject: str, body: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = Address(addr_spec=to)
+        message["Subject"] = subject
+        message["Date"] = format_datetime(clock.now())
+        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "localhost"
+        message["Message-ID"] = make_msgid(domain=domain)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us
+        message.set_content(body)  # UTF-8, so Japanese reads as written
+        return message
+
+    def send(self, message: EmailMessage) -> str:
+        """Hand the message to the SMTP server; returns its Message-ID."""
+        try:
+            _run(
+                aiosmtplib.send(
+                    message,
+                    hostname=self.host,
+                    port=self.port,
+                    username=self.username,
+                    password=self.password,
+                    use_tls=self.security == "tls",
+                    start_tls=self.security == "starttls",
+                    cert_bundle=str(self.ca_file) if self.ca_file else None,
+                    timeout=self.timeout,
+                )
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            raise ChannelError(f"smtp {type(exc).__name__} {exc.code}") from exc
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise ChannelError("smtp SMTPRecipientsRefused") from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
+            raise ChannelError(f"smtp {type(exc).__name__}") from exc
+        return str(message["Message-ID"])
+
+
+@dataclass(frozen=True)
+class TwilioSmsChannel:
+    """Twilio's Messages API, which several SMS providers also speak."""
+
+    base_url: str
+    account_sid: str
+    auth_token: str
+    sender: str
+    timeout: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TwilioSmsChannel | None:
+        if not settings.sms_provider_url:
+            return None
+        if not (settings.sms_account_sid and settings.sms_auth_token and settings.sms_from):
+            raise ValueError(
+                "MAMORI_SMS_PROVIDER_URL needs MAMORI_SMS_ACCOUNT_SID, "
+                "MAMORI_SMS_AUTH_TOKEN and MAMORI_SMS_FROM"
+            )
+        return cls(
+            base_url=settings.sms_provider_url.rstrip("/"),
+            account_sid=settings.sms_account_sid,
+            auth_token=settings.sms_auth_token,
+            sender=settings.sms_from,
+            timeout=settings.delivery_timeout_seconds,
+        )
+
+    def send(self, *, to: str, body: str) -> str:
+        """Ask the provider to text `body` to `to` (E.164); returns the message sid."""
+        url = (
+            f"{self.base_url}/2010-04-01/Accounts/{quote(self.account_sid, safe='')}/Messages.json"
+        )
+        # A Messaging Service sid (MG…) lets the provider pick the sending number.
+        sender_field = "MessagingServiceSid" if self.sender.startswith("MG") else "From"
+        try:
+            response = httpx.post(
+                url,
+                data={"To": to, sender_field: self.sender, "Body": body},
+                auth=(self.account_sid, self.auth_token),
+                headers={"Accept": "application/json"},
+                timeout=self.timeout,
+                follow_redirects=False,
+            )
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"sms {type(exc).__name__}") from exc
+        answer = _json_object(response)
+        if response.status_code not in (200, 201):
+            raise ChannelError(
+                f"sms provider answered {response.status_code} {answer.get('code', '')}"
+            )
+        if answer.get("status") in ("failed", "undelivered", "canceled"):
+            raise ChannelError(
+                f"sms provider status {answer['status']} {answer.get('error_code', '')}"
+            )
+        return str(answer.get("sid") or "")[:255]
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
