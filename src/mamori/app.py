@@ -15,6 +15,8 @@ from mamori import __version__
 from mamori.accounts import api as accounts_api
 from mamori.accounts import views as accounts_views
 from mamori.accounts.passwords import PasswordHasher
+from mamori.backup_codes import api as backup_codes_api
+from mamori.backup_codes import views as backup_codes_views
 from mamori.context import Context
 from mamori.core.clock import Clock, SystemClock
 from mamori.core.crypto import load_or_create_keyring
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         accounts_views.router,
         login_views.router,
         sessions_views.router,
+        backup_codes_api.router,
+        backup_codes_views.router,
     ):
         app.include_router(router)
 

@@ -134,11 +134,17 @@ def regenerate_backup_codes(
 
 
 def view_backup_codes(
-    db: Session, ctx: Context, origin: Origin, user: User, caller_session: LoginSession
+    db: Session,
+    ctx: Context,
+    origin: Origin,
+    user: User,
+    caller_session: LoginSession,
+    via: str = "page",
 ) -> BackupCodeSheet:
     """The current set with what is used and when; needs a reauthentication in the last
     10 minutes. Audited every time; the user is alerted on the first view after each
-    reauthentication of a session (not on every reload, download and print).
+    reauthentication of a session (not on every reload, download and print). `via` says
+    how (page, download, print, api) in the audit log.
 
     In hash_only mode no code value is kept, so the sheet lists the codes without values
     (`code` None) and only their used state; nothing is revealed and no alert is sent.
@@ -153,6 +159,7 @@ def view_backup_codes(
         origin,
         user_id=user.id,
         revealed=sheet.viewable,
+        via=via,
         session=caller_session.public_id,
     )
     if sheet.viewable and first_view:
