@@ -1,0 +1,132 @@
+"""A real `mamori serve` and headless Debian Chromium driven by Playwright.
+
+Without /usr/bin/chromium (Debian: `apt-get install chromium`) these tests skip and say
+so; in CI (CI=true) or with MAMORI_REQUIRE_ALL=1 they fail instead, so CI never passes
+without having run them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+PC = {"width": 1366, "height": 900}
+
+
+def everything_required() -> bool:
+    ci = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+    return ci or os.environ.get("MAMORI_REQUIRE_ALL") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    if everything_required():
+        pytest.fail(f"{reason} (CI=true or MAMORI_REQUIRE_ALL=1: browser tests must run)")
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    data_dir: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def mamori_command() -> list[str]:
+    script = Path(sys.executable).with_name("mamori")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from mamori.cli import main; main()"]
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"mamori serve exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"mamori serve did not answer /healthz within 60 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`mamori serve` as README starts it: development mode, SQLite in a fresh data dir."""
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAMORI_")}
+    env.update(MAMORI_ENV="development", MAMORI_DATA_DIR=str(data_dir))
+    env["MAMORI_BASE_URL"] = f"http://127.0.0.1:{port}"
+    log = data_dir / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*mamori_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=data_dir,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, process, log)
+        yield Server(url, data_dir)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        skip_or_fail(f"{CHROMIUM} not found: install Debian's chromium to run the browser tests")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where pages are saved as PNG for a person to look at (MAMORI_E2E_SCREENSHOTS)."""
+    chosen = os.environ.get("MAMORI_E2E_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
