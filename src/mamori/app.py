@@ -26,9 +26,12 @@ from mamori.core.throttle import Throttle, make_counters
 from mamori.login import api as login_api
 from mamori.login import views as login_views
 from mamori.notifications import api as notifications_api
+from mamori.security import api as security_api
 from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
 from mamori.settings import Settings
+from mamori.two_factor import api as two_factor_api
+from mamori.two_factor import views as two_factor_views
 from mamori.web import views as web_views
 from mamori.web.security import BodySizeLimit, SecurityHeaders
 from mamori.web.templating import make_environment
@@ -75,6 +78,9 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         accounts_views.router,
         login_views.router,
         sessions_views.router,
+        two_factor_api.router,
+        two_factor_views.router,
+        security_api.router,
         backup_codes_api.router,
         backup_codes_views.router,
     ):

@@ -6,17 +6,24 @@ from mamori.backup_codes.models import BackupCode, BackupCodeSet
 from mamori.codes.models import SecurityCode
 from mamori.core.db import Base
 from mamori.core.throttle import ThrottleCounter
+from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
 from mamori.sessions.models import LoginSession
+from mamori.totp.models import Authenticator
+from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
 
 __all__ = [
     "AuditEvent",
+    "Authenticator",
     "BackupCode",
     "BackupCodeSet",
     "Base",
+    "LoginChallenge",
     "LoginSession",
     "OutboxMessage",
+    "PhoneMethod",
     "SecurityCode",
     "ThrottleCounter",
+    "TwoFactorSettings",
     "User",
 ]

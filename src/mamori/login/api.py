@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 
 from mamori.core.deps import Ctx, RequestOrigin
@@ -26,14 +26,73 @@ class Authenticated(BaseModel):
     token: str
 
 
+class TwoFactorRequired(BaseModel):
+    status: Literal["two_factor_required"] = "two_factor_required"
+    challenge: str = Field(description="Send it back to /login/{challenge}/send and /verify")
+    methods: list[Literal["totp", "sms", "email", "backup_code"]]
+
+
+class SendRequest(BaseModel):
+    method: Literal["sms", "email"]
+
+
+class CodeSent(BaseModel):
+    sent_to: str = Field(description="The masked destination, e.g. +81 •• •••• ••78")
+
+
+class VerifyRequest(BaseModel):
+    method: Literal["totp", "sms", "email", "backup_code"]
+    code: str = Field(min_length=1, max_length=64)
+
+
+ChallengeId = Annotated[str, Path(min_length=1, max_length=128)]
+
+
 @router.post("/login", responses={401: {"description": "invalid_credentials"}})
-def log_in(body: LoginRequest, ctx: Ctx, origin: RequestOrigin) -> Authenticated:
+def log_in(
+    body: LoginRequest, ctx: Ctx, origin: RequestOrigin
+) -> Authenticated | TwoFactorRequired:
     with ctx.database.session() as db:
         result = service.log_in(
             db, ctx, origin, login=body.login, password=body.password, kind="api"
         )
-        assert result.session is not None
-        return Authenticated(token=result.session.token)
+    if result.challenge is not None:
+        return TwoFactorRequired(challenge=result.challenge, methods=result.methods)
+    assert result.session is not None
+    return Authenticated(token=result.session.token)
+
+
+@router.post(
+    "/login/{challenge}/send",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        410: {"description": "challenge_expired"},
+        429: {"description": "too_many_attempts"},
+    },
+)
+def send_login_code(
+    challenge: ChallengeId, body: SendRequest, ctx: Ctx, origin: RequestOrigin
+) -> CodeSent:
+    with ctx.database.session() as db:
+        masked = service.send_login_code(db, ctx, origin, challenge, body.method)
+    return CodeSent(sent_to=masked)
+
+
+@router.post(
+    "/login/{challenge}/verify",
+    responses={
+        400: {"description": "invalid_code"},
+        409: {"description": "code_already_used"},
+        410: {"description": "challenge_expired"},
+        429: {"description": "too_many_attempts"},
+    },
+)
+def verify_login_code(
+    challenge: ChallengeId, body: VerifyRequest, ctx: Ctx, origin: RequestOrigin
+) -> Authenticated:
+    with ctx.database.session() as db:
+        result = service.verify_second_factor(db, ctx, origin, challenge, body.method, body.code)
+    return Authenticated(token=result.session.token)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -6,17 +6,28 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
-from mamori.accounts.service import find_by_login
+from mamori.accounts.service import find_by_login, get_user
 from mamori.audit.service import Origin, record_event
+from mamori.backup_codes import service as backup_codes
+from mamori.codes import service as codes
 from mamori.context import Context
-from mamori.core.crypto import Keyring
+from mamori.core.crypto import Keyring, new_token, token_digest
+from mamori.core.errors import ChallengeExpired, CodeAlreadyUsed, InvalidCode, MamoriError
 from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
+from mamori.login.models import LoginChallenge
+from mamori.notifications.service import alert_user
 from mamori.sessions.service import NewSession, start_session
 from mamori.settings import Settings
+from mamori.totp import service as totp
+from mamori.totp.errors import ClockOutOfSync
+from mamori.two_factor import service as two_factor
+from mamori.two_factor.errors import MethodNotAvailable
+from mamori.two_factor.service import check_second_factor_allowed
 
 
 def ip_policy(settings: Settings) -> Policy:
@@ -39,9 +50,21 @@ def account_policy(settings: Settings) -> Policy:
 
 @dataclass(frozen=True)
 class LoginResult:
+    """Either a session (no second factor needed) or a challenge with the methods to offer."""
+
     user: User
     session: NewSession | None = None
-    second_factor_methods: list[str] = field(default_factory=list)
+    challenge: str | None = None
+    methods: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SecondFactorResult:
+    user: User
+    session: NewSession
+    method: str
+    # After the last backup code, the user is taken to get new codes.
+    backup_codes_left: int | None = None
 
 
 def account_subject(keyring: Keyring, user: User | None, login: str) -> str:
@@ -100,6 +123,20 @@ def log_in(
     kind: str,
 ) -> LoginResult:
     user = check_password(db, ctx, origin, login=login, password=password)
+    if two_factor.is_two_factor_on(db, user.id):
+        token = start_challenge(db, ctx, user.id, kind)
+        record_event(
+            db,
+            ctx.clock,
+            "login.password_accepted",
+            origin,
+            user_id=user.id,
+            factor="password",
+            next="second_factor",
+        )
+        return LoginResult(
+            user=user, challenge=token, methods=two_factor.login_methods(db, ctx, user)
+        )
     session = start_session(db, ctx.clock, ctx.settings, origin, user.id, kind)
     record_event(
         db,
@@ -111,3 +148,169 @@ def log_in(
         session=session.session.public_id,
     )
     return LoginResult(user=user, session=session)
+
+
+def start_challenge(db: Session, ctx: Context, user_id: int, kind: str) -> str:
+    token = new_token()
+    now = ctx.clock.now()
+    db.add(
+        LoginChallenge(
+            token_digest=token_digest(token),
+            user_id=user_id,
+            kind=kind,
+            created_at=now,
+            expires_at=now + timedelta(minutes=ctx.settings.login_challenge_minutes),
+        )
+    )
+    db.flush()
+    return token
+
+
+def open_challenge(db: Session, ctx: Context, token: str) -> LoginChallenge:
+    """The live challenge this token names; anything else is expired (410)."""
+    if not token or len(token) > 128:
+        raise ChallengeExpired()
+    challenge = db.scalar(
+        select(LoginChallenge).where(LoginChallenge.token_digest == token_digest(token))
+    )
+    if (
+        challenge is None
+        or challenge.completed_at is not None
+        or challenge.expires_at <= ctx.clock.now()
+    ):
+        raise ChallengeExpired()
+    return challenge
+
+
+def challenge_user(db: Session, ctx: Context, token: str) -> tuple[LoginChallenge, User]:
+    challenge = open_challenge(db, ctx, token)
+    user = get_user(db, challenge.user_id)
+    if user is None or user.disabled_at is not None:
+        raise ChallengeExpired()
+    return challenge, user
+
+
+def send_login_code(db: Session, ctx: Context, origin: Origin, token: str, method: str) -> str:
+    """Text (or e-mail) a security code for this login; returns the masked destination."""
+    challenge, user = challenge_user(db, ctx, token)
+    if method not in two_factor.login_methods(db, ctx, user) or method not in ("sms", "email"):
+        raise MethodNotAvailable()
+    check_second_factor_allowed(db, ctx, user.id)
+    if method == "sms":
+        phone = two_factor.confirmed_phone(db, user.id)
+        assert phone is not None
+        destination = phone.phone
+    else:
+        assert user.email is not None
+        destination = user.email
+    codes.send_security_code(
+        db,
+        ctx,
+        origin,
+        user_id=user.id,
+        purpose="login",
+        binding=f"login:{challenge.id}",
+        channel="sms" if method == "sms" else "email",
+        destination=destination,
+        locale=user.locale,
+    )
+    return codes.mask_destination("sms" if method == "sms" else "email", destination)
+
+
+def verify_second_factor(
+    db: Session, ctx: Context, origin: Origin, token: str, method: str, code: str
+) -> SecondFactorResult:
+    """Check the code against the one method the user chose — never every factor."""
+    challenge, user = challenge_user(db, ctx, token)
+    if method not in two_factor.login_methods(db, ctx, user):
+        raise MethodNotAvailable()
+    check_second_factor_allowed(db, ctx, user.id)
+    try:
+        left = _check_code(db, ctx, origin, challenge, user, method, code)
+    except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync, ChallengeExpired) as error:
+        _second_factor_failed(db, ctx, origin, challenge, user, method, error)
+        raise
+    completed = db.execute(
+        update(LoginChallenge)
+        .where(LoginChallenge.id == challenge.id, LoginChallenge.completed_at.is_(None))
+        .values(completed_at=ctx.clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if completed != 1:
+        raise ChallengeExpired()
+    two_factor.clear_second_factor_failures(db, ctx, user.id)
+    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind)
+    record_event(
+        db,
+        ctx.clock,
+        "login.succeeded",
+        origin,
+        user_id=user.id,
+        factor=f"password+{method}",
+        session=session.session.public_id,
+    )
+    return SecondFactorResult(user=user, session=session, method=method, backup_codes_left=left)
+
+
+def _check_code(
+    db: Session,
+    ctx: Context,
+    origin: Origin,
+    challenge: LoginChallenge,
+    user: User,
+    method: str,
+    code: str,
+) -> int | None:
+    if method == "totp":
+        totp.verify_totp(db, ctx, user.id, code)
+        return None
+    if method == "backup_code":
+        return backup_codes.use_backup_code(db, ctx, origin, user, code)
+    codes.verify_security_code(
+        db, ctx, origin, purpose="login", binding=f"login:{challenge.id}", typed=code
+    )
+    return None
+
+
+def _second_factor_failed(
+    db: Session,
+    ctx: Context,
+    origin: Origin,
+    challenge: LoginChallenge,
+    user: User,
+    method: str,
+    error: MamoriError,
+) -> None:
+    failures = two_factor.record_second_factor_failure(db, ctx, user.id)
+    challenge.failures += 1
+    replayed = isinstance(error, CodeAlreadyUsed) and method == "totp"
+    record_event(
+        db,
+        ctx.clock,
+        "login.second_factor_failed",
+        origin,
+        user_id=user.id,
+        outcome="failure",
+        method=method,
+        reason=error.code,
+        consecutive_failures=failures,
+    )
+    # The right password with a wrong second factor: the owner should know (ASVS 2.5.5),
+    # once per login attempt rather than once per typo; a replayed code always.
+    if challenge.failures == 1 or replayed:
+        alert_user(
+            db,
+            ctx.clock,
+            user,
+            "Someone entered your password",
+            "Someone entered the right password for your account but not the "
+            "two-factor code (%(method)s). If it wasn't you, change your password.",
+            ctx.settings.base_url,
+            method=two_factor.METHOD_NAMES[method],
+        )
+
+
+def challenge_methods(db: Session, ctx: Context, token: str) -> list[str]:
+    """What the challenge page offers; ChallengeExpired when the login must start over."""
+    _, user = challenge_user(db, ctx, token)
+    return two_factor.login_methods(db, ctx, user)

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mamori.core.deps import Ctx, RequestOrigin
-from mamori.core.errors import MamoriError
+from mamori.core.errors import ChallengeExpired, MamoriError
+from mamori.core.i18n import translator
 from mamori.login import service
 from mamori.sessions.http import WebCaller, clear_session_cookie, set_session_cookie
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import end_session
-from mamori.web.templating import check_csrf, error_text, render, safe_next
+from mamori.web.templating import (
+    check_csrf,
+    cookie_name,
+    error_text,
+    is_https,
+    render,
+    request_locale,
+    safe_next,
+)
 
 router = APIRouter(include_in_schema=False)
+CHALLENGE_COOKIE = "mamori_challenge"
 
 
 @router.get("/login")
@@ -44,8 +56,138 @@ def log_in(
             login=login,
             next=safe_next(next),
         )
+    if result.challenge is not None:
+        response = RedirectResponse("/login/two-factor", status_code=303)
+        response.set_cookie(
+            cookie_name(request, CHALLENGE_COOKIE),
+            result.challenge,
+            max_age=ctx.settings.login_challenge_minutes * 60,
+            httponly=True,
+            secure=is_https(request),
+            samesite="lax",
+            path="/",
+        )
+        return response
     assert result.session is not None
     response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(request, response, result.session.token)
+    return response
+
+
+def _challenge_token(request: Request) -> str:
+    return request.cookies.get(cookie_name(request, CHALLENGE_COOKIE), "")
+
+
+def _start_over(request: Request) -> Response:
+    _ = translator(request_locale(request))
+    return render(
+        request,
+        "login/login.html",
+        status_code=410,
+        next="/",
+        error=_("This login attempt expired. Log in again."),
+    )
+
+
+def _challenge_page(
+    request: Request, methods: list[str], method: str, status_code: int = 200, **values: Any
+) -> Response:
+    return render(
+        request,
+        "login/challenge.html",
+        status_code=status_code,
+        method=method,
+        methods=methods,
+        **values,
+    )
+
+
+@router.get("/login/two-factor")
+def challenge_page(request: Request, ctx: Ctx, method: str = "") -> Response:
+    try:
+        with ctx.database.session() as db:
+            methods = service.challenge_methods(db, ctx, _challenge_token(request))
+    except ChallengeExpired:
+        return _start_over(request)
+    chosen = method if method in methods else methods[0]
+    return _challenge_page(request, methods, chosen)
+
+
+@router.get("/login/two-factor/methods")
+def other_methods_page(request: Request, ctx: Ctx) -> Response:
+    try:
+        with ctx.database.session() as db:
+            methods = service.challenge_methods(db, ctx, _challenge_token(request))
+    except ChallengeExpired:
+        return _start_over(request)
+    return render(request, "login/other_methods.html", methods=methods)
+
+
+@router.post("/login/two-factor/send", dependencies=[Depends(check_csrf)])
+def send_code(
+    request: Request, ctx: Ctx, origin: RequestOrigin, method: str = Form(max_length=16)
+) -> Response:
+    token = _challenge_token(request)
+    _ = translator(request_locale(request))
+    try:
+        with ctx.database.session() as db:
+            methods = service.challenge_methods(db, ctx, token)
+        with ctx.database.session() as db:
+            masked = service.send_login_code(db, ctx, origin, token, method)
+    except ChallengeExpired:
+        return _start_over(request)
+    except MamoriError as error:
+        return _challenge_page(
+            request,
+            methods,
+            method if method in methods else methods[0],
+            status_code=error.status,
+            error=error_text(request, error),
+        )
+    return _challenge_page(
+        request,
+        methods,
+        method,
+        sent=True,
+        notice=_("We sent a code to %(destination)s.", destination=masked),
+    )
+
+
+@router.post("/login/two-factor", dependencies=[Depends(check_csrf)])
+def verify_code(
+    request: Request,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    method: str = Form(max_length=16),
+    code: str = Form(max_length=64),
+) -> Response:
+    token = _challenge_token(request)
+    try:
+        with ctx.database.session() as db:
+            methods = service.challenge_methods(db, ctx, token)
+        with ctx.database.session() as db:
+            result = service.verify_second_factor(db, ctx, origin, token, method, code)
+    except ChallengeExpired:
+        return _start_over(request)
+    except MamoriError as error:
+        return _challenge_page(
+            request,
+            methods,
+            method if method in methods else methods[0],
+            status_code=error.status,
+            error=error_text(request, error),
+        )
+    target = "/accounts/center"
+    if result.backup_codes_left == 0:
+        target = "/accounts/center/password-and-security/two-factor/backup-codes?last_used=1"
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(
+        cookie_name(request, CHALLENGE_COOKIE),
+        path="/",
+        secure=is_https(request),
+        httponly=True,
+        samesite="lax",
+    )
     set_session_cookie(request, response, result.session.token)
     return response
 

@@ -1,0 +1,151 @@
+"""JSON routes: turn on an authenticator app or text-message codes, choose the default,
+remove a method, turn two-factor off."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
+
+from mamori.accounts.service import get_user
+from mamori.core.deps import Ctx, RequestOrigin
+from mamori.core.errors import NotAuthenticated
+from mamori.sessions.http import ApiCaller, Caller
+from mamori.sessions.models import LoginSession
+from mamori.sessions.service import require_recent_reauthentication
+from mamori.totp import service as totp
+from mamori.two_factor import service
+
+router = APIRouter(prefix="/api/v1/me/two-factor", tags=["two-factor"])
+REAUTH: dict[int | str, dict[str, Any]] = {403: {"description": "reauthentication_required"}}
+
+
+class TotpEnrollment(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class CodeRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+
+
+class PhoneRequest(BaseModel):
+    phone: str = Field(min_length=1, max_length=32, description="Any common notation")
+
+
+class Enabled(BaseModel):
+    enabled: Literal[True] = True
+    backup_codes: list[str] = Field(description="Only when this turned two-factor on")
+
+
+class TwoFactorStatus(BaseModel):
+    enabled: bool
+    methods: list[str]
+    default_method: str | None
+
+
+class DefaultMethod(BaseModel):
+    method: Literal["totp", "sms"]
+
+
+def _require_reauthentication(ctx: Ctx, caller: Caller) -> None:
+    with ctx.database.session() as db:
+        session = db.get(LoginSession, caller.session_id)
+        if session is None:
+            raise NotAuthenticated()
+        require_recent_reauthentication(ctx.clock, ctx.settings, session)
+
+
+@router.get("")
+def two_factor_status(ctx: Ctx, caller: ApiCaller) -> TwoFactorStatus:
+    with ctx.database.session() as db:
+        preferences = service.two_factor_settings(db, caller.user_id)
+        methods = service.enabled_factors(db, caller.user_id)
+    return TwoFactorStatus(
+        enabled=bool(preferences and methods),
+        methods=methods,
+        default_method=preferences.default_method if preferences else None,
+    )
+
+
+@router.post("/totp", responses=REAUTH)
+def start_authenticator(ctx: Ctx, caller: ApiCaller) -> TotpEnrollment:
+    _require_reauthentication(ctx, caller)
+    with ctx.database.session() as db:
+        user = get_user(db, caller.user_id)
+        assert user is not None
+        enrollment = totp.start_enrollment(db, ctx, user.id, user.username)
+    return TotpEnrollment(
+        secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri, qr_svg=enrollment.qr_svg
+    )
+
+
+@router.post("/totp/confirm", responses={**REAUTH, 400: {"description": "invalid_code"}})
+def confirm_authenticator(
+    body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
+) -> Enabled:
+    _require_reauthentication(ctx, caller)
+    with ctx.database.session() as db:
+        user = get_user(db, caller.user_id)
+        assert user is not None
+        codes = service.confirm_authenticator(db, ctx, origin, user, body.code)
+    return Enabled(backup_codes=codes)
+
+
+@router.post("/sms", status_code=status.HTTP_202_ACCEPTED, responses=REAUTH)
+def start_text_messages(
+    body: PhoneRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
+) -> Response:
+    _require_reauthentication(ctx, caller)
+    with ctx.database.session() as db:
+        user = get_user(db, caller.user_id)
+        assert user is not None
+        service.start_phone_enrollment(db, ctx, origin, user, body.phone)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post("/sms/confirm", responses={**REAUTH, 400: {"description": "invalid_code"}})
+def confirm_text_messages(
+    body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
+) -> Enabled:
+    _require_reauthentication(ctx, caller)
+    with ctx.database.session() as db:
+        user = get_user(db, caller.user_id)
+        assert user is not None
+        codes = service.confirm_phone_enrollment(db, ctx, origin, user, body.code)
+    return Enabled(backup_codes=codes)
+
+
+@router.put("/default", status_code=status.HTTP_204_NO_CONTENT)
+def choose_default(
+    body: DefaultMethod, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
+) -> Response:
+    with ctx.database.session() as db:
+        user = get_user(db, caller.user_id)
+        assert user is not None
+        service.set_default_method(db, ctx, origin, user, body.method)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/{method}", status_code=status.HTTP_204_NO_CONTENT, responses=REAUTH)
+def remove_method(
+    method: Literal["totp", "sms"], ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
+) -> Response:
+    _require_reauthentication(ctx, caller)
+    with ctx.database.session() as db:
+        user = get_user(db, caller.user_id)
+        assert user is not None
+        service.remove_method(db, ctx, origin, user, method)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=REAUTH)
+def turn_off(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
+    _require_reauthentication(ctx, caller)
+    with ctx.database.session() as db:
+        user = get_user(db, caller.user_id)
+        assert user is not None
+        service.turn_off_two_factor(db, ctx, origin, user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,272 @@
+"""Two-factor authentication as a whole: which methods are on, the default, turning it
+on and off, and the one failure counter shared by every method (NIST SP 800-63B)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from mamori.accounts.models import User
+from mamori.accounts.service import normalize_phone
+from mamori.audit.service import Origin, record_event
+from mamori.backup_codes import service as backup_codes
+from mamori.codes import service as codes
+from mamori.context import Context
+from mamori.core.errors import TooManyAttempts
+from mamori.core.throttle import Policy
+from mamori.notifications.service import alert_user
+from mamori.totp import service as totp
+from mamori.two_factor.errors import MethodNotAvailable, NoPendingPhone, SecondFactorLocked
+from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
+
+FACTORS = ("totp", "sms")  # the methods that turn two-factor on
+METHOD_NAMES = {
+    "totp": "authenticator app",
+    "sms": "text message",
+    "email": "e-mail",
+    "backup_code": "backup code",
+}
+
+
+# --- the failure counter -------------------------------------------------------------
+
+
+def second_factor_policy(ctx: Context) -> Policy:
+    """Consecutive failures across all methods: free up to 5, then a doubling delay; at 100
+    the second-factor step locks until recovery. Only a success clears it."""
+    settings = ctx.settings
+    return Policy(
+        name="second-factor",
+        window=timedelta(days=3650),
+        free=settings.second_factor_free_failures,
+        max_delay=timedelta(seconds=settings.second_factor_max_delay_seconds),
+        lock_at=settings.second_factor_lock_failures,
+    )
+
+
+def check_second_factor_allowed(db: Session, ctx: Context, user_id: int) -> None:
+    policy = second_factor_policy(ctx)
+    if ctx.throttle.failures(db, policy, f"user:{user_id}") >= (policy.lock_at or 10**9):
+        raise SecondFactorLocked()
+    ctx.throttle.check(db, policy, f"user:{user_id}")
+
+
+def record_second_factor_failure(db: Session, ctx: Context, user_id: int) -> int:
+    return ctx.throttle.record_failure(db, second_factor_policy(ctx), f"user:{user_id}")
+
+
+def clear_second_factor_failures(db: Session, ctx: Context, user_id: int) -> None:
+    ctx.throttle.clear(db, second_factor_policy(ctx), f"user:{user_id}")
+
+
+def is_second_factor_waiting(error: Exception) -> bool:
+    return isinstance(error, TooManyAttempts | SecondFactorLocked)
+
+
+# --- what is on ------------------------------------------------------------------------
+
+
+def confirmed_phone(db: Session, user_id: int) -> PhoneMethod | None:
+    return db.scalar(
+        select(PhoneMethod).where(
+            PhoneMethod.user_id == user_id, PhoneMethod.confirmed_at.is_not(None)
+        )
+    )
+
+
+def two_factor_settings(db: Session, user_id: int) -> TwoFactorSettings | None:
+    return db.get(TwoFactorSettings, user_id)
+
+
+def enabled_factors(db: Session, user_id: int) -> list[str]:
+    """The confirmed methods, the default first."""
+    found = []
+    if totp.has_authenticator(db, user_id):
+        found.append("totp")
+    if confirmed_phone(db, user_id) is not None:
+        found.append("sms")
+    preferences = two_factor_settings(db, user_id)
+    if preferences and preferences.default_method in found:
+        found.remove(preferences.default_method)
+        found.insert(0, preferences.default_method)
+    return found
+
+
+def is_two_factor_on(db: Session, user_id: int) -> bool:
+    return two_factor_settings(db, user_id) is not None and bool(enabled_factors(db, user_id))
+
+
+def login_methods(db: Session, ctx: Context, user: User) -> list[str]:
+    """What "Try another way" offers: confirmed factors, e-mail codes where the operator
+    allows them, and backup codes while any remain."""
+    methods = enabled_factors(db, user.id)
+    if ctx.settings.email_second_factor and user.email and user.email_confirmed_at:
+        methods.append("email")
+    if backup_codes.remaining_codes(db, user.id):
+        methods.append("backup_code")
+    return methods
+
+
+# --- turning methods on and off ---------------------------------------------------------
+
+
+def method_confirmed(
+    db: Session, ctx: Context, origin: Origin, user: User, method: str
+) -> list[str]:
+    """After a method is confirmed. Returns the first backup codes when this turned
+    two-factor on, else an empty list."""
+    preferences = two_factor_settings(db, user.id)
+    record_event(db, ctx.clock, "two_factor.method_added", origin, user_id=user.id, method=method)
+    if preferences is not None:
+        alert_user(
+            db,
+            ctx.clock,
+            user,
+            "A two-factor method was added",
+            "A new two-factor method (%(method)s) was added to your account.",
+            ctx.settings.base_url,
+            method=METHOD_NAMES[method],
+        )
+        return []
+    db.add(TwoFactorSettings(user_id=user.id, default_method=method, enabled_at=ctx.clock.now()))
+    db.flush()
+    record_event(db, ctx.clock, "two_factor.turned_on", origin, user_id=user.id, method=method)
+    alert_user(
+        db,
+        ctx.clock,
+        user,
+        "Two-factor authentication is on",
+        "Two-factor authentication was turned on for your account (%(method)s).",
+        ctx.settings.base_url,
+        method=METHOD_NAMES[method],
+    )
+    return backup_codes.generate_backup_codes(db, ctx, origin, user)
+
+
+def set_default_method(db: Session, ctx: Context, origin: Origin, user: User, method: str) -> None:
+    preferences = two_factor_settings(db, user.id)
+    if preferences is None or method not in enabled_factors(db, user.id):
+        raise MethodNotAvailable()
+    preferences.default_method = method
+    record_event(
+        db, ctx.clock, "two_factor.default_changed", origin, user_id=user.id, method=method
+    )
+    alert_user(
+        db,
+        ctx.clock,
+        user,
+        "Your two-factor settings changed",
+        "Your default two-factor method is now: %(method)s.",
+        ctx.settings.base_url,
+        method=METHOD_NAMES[method],
+    )
+
+
+def remove_method(db: Session, ctx: Context, origin: Origin, user: User, method: str) -> None:
+    """Removing the last method turns two-factor off (and its backup codes go with it)."""
+    factors = enabled_factors(db, user.id)
+    if method not in factors:
+        raise MethodNotAvailable()
+    if factors == [method]:
+        turn_off_two_factor(db, ctx, origin, user)
+        return
+    _delete_factor(db, user.id, method)
+    preferences = two_factor_settings(db, user.id)
+    if preferences is not None and preferences.default_method == method:
+        preferences.default_method = next(f for f in factors if f != method)
+    record_event(db, ctx.clock, "two_factor.method_removed", origin, user_id=user.id, method=method)
+    alert_user(
+        db,
+        ctx.clock,
+        user,
+        "A two-factor method was removed",
+        "A two-factor method (%(method)s) was removed from your account.",
+        ctx.settings.base_url,
+        method=METHOD_NAMES[method],
+    )
+
+
+def turn_off_two_factor(db: Session, ctx: Context, origin: Origin, user: User) -> None:
+    """The caller checks the reauthentication window first."""
+    for factor in FACTORS:
+        _delete_factor(db, user.id, factor)
+    db.execute(delete(TwoFactorSettings).where(TwoFactorSettings.user_id == user.id))
+    backup_codes.delete_backup_codes(db, user.id)
+    record_event(db, ctx.clock, "two_factor.turned_off", origin, user_id=user.id)
+    alert_user(
+        db,
+        ctx.clock,
+        user,
+        "Two-factor authentication is off",
+        "Two-factor authentication was turned off for your account.",
+        ctx.settings.base_url,
+    )
+
+
+def _delete_factor(db: Session, user_id: int, method: str) -> None:
+    if method == "totp":
+        totp.remove_authenticator(db, user_id)
+    elif method == "sms":
+        db.execute(delete(PhoneMethod).where(PhoneMethod.user_id == user_id))
+
+
+# --- text-message codes -----------------------------------------------------------------
+
+
+def _enrollment_binding(user_id: int) -> str:
+    return f"enroll-sms:{user_id}"
+
+
+def start_phone_enrollment(
+    db: Session, ctx: Context, origin: Origin, user: User, phone: str
+) -> str:
+    """Text a code to the number; it becomes a method only when that code comes back."""
+    number = normalize_phone(phone, ctx.settings.default_phone_region)
+    db.execute(
+        delete(PhoneMethod).where(
+            PhoneMethod.user_id == user.id, PhoneMethod.confirmed_at.is_(None)
+        )
+    )
+    db.add(PhoneMethod(user_id=user.id, phone=number, created_at=ctx.clock.now()))
+    db.flush()
+    codes.send_security_code(
+        db,
+        ctx,
+        origin,
+        user_id=user.id,
+        purpose="enroll_sms",
+        binding=_enrollment_binding(user.id),
+        channel="sms",
+        destination=number,
+        locale=user.locale,
+    )
+    return number
+
+
+def confirm_phone_enrollment(
+    db: Session, ctx: Context, origin: Origin, user: User, typed: str
+) -> list[str]:
+    pending = db.scalar(
+        select(PhoneMethod)
+        .where(PhoneMethod.user_id == user.id, PhoneMethod.confirmed_at.is_(None))
+        .order_by(PhoneMethod.id.desc())
+    )
+    if pending is None:
+        raise NoPendingPhone()
+    codes.verify_security_code(
+        db, ctx, origin, purpose="enroll_sms", binding=_enrollment_binding(user.id), typed=typed
+    )
+    db.execute(
+        delete(PhoneMethod).where(PhoneMethod.user_id == user.id, PhoneMethod.id != pending.id)
+    )
+    pending.confirmed_at = ctx.clock.now()
+    return method_confirmed(db, ctx, origin, user, "sms")
+
+
+def confirm_authenticator(
+    db: Session, ctx: Context, origin: Origin, user: User, typed: str
+) -> list[str]:
+    totp.confirm_enrollment(db, ctx, user.id, typed)
+    return method_confirmed(db, ctx, origin, user, "totp")
