@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     second_factor_lock_failures: int = Field(default=100, ge=10, le=100)
     second_factor_max_delay_seconds: int = Field(default=15 * 60, ge=1)
 
+    # Two-factor: the login challenge, and e-mail codes as a second factor (off by default,
+    # as NIST SP 800-63B does not count e-mail as an authenticator).
+    login_challenge_minutes: int = Field(default=10, ge=1, le=60)
+    email_second_factor: bool = False
+
     # Backup codes. "viewable" (as Instagram): keyed digest + sealed copy, viewable again after
     # reauthentication. "hash_only" (NIST SP 800-63B, OWASP ASVS 6.5.2): shown once, argon2id.
     backup_codes_mode: Literal["viewable", "hash_only"] = "viewable"
