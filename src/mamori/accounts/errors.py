@@ -7,6 +7,11 @@ class UsernameTaken(MamoriError):
     code, status, title = "username_taken", 409, "That username isn't available"
 
 
+class ReservedUsername(MamoriError):
+    # Digits and periods only would read as a phone number at login.
+    code, status, title = "username_reserved", 422, "That username isn't available"
+
+
 class InvalidUsername(MamoriError):
     code, status, title = (
         "invalid_username",
@@ -26,9 +31,10 @@ class InvalidPhone(MamoriError):
 class WeakPassword(MamoriError):
     status, title = 422, "Choose a different password"
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, **values: object) -> None:
         super().__init__(PASSWORD_PROBLEMS.get(code, self.title))
         self.code = code
+        self.values = values
 
 
 class WrongPassword(MamoriError):

@@ -66,9 +66,13 @@ def password_problem(
     if lowered in common_passwords():
         return "password_too_common"
     words = {"mamori", *(word.casefold() for word in context if len(word) >= 3)}
-    if any(
-        lowered == word or (lowered.startswith(word) and len(lowered) - len(word) < 4)
-        for word in words
-    ):
+    if any(word in lowered and _guessable(lowered.replace(word, "")) for word in words):
         return "password_too_similar"
     return None
+
+
+def _guessable(rest: str) -> bool:
+    """What is left once the username (or "mamori") is taken out: "", "1!", "1234", "2026!"."""
+    if len(rest) < 4 or rest in common_passwords():
+        return True
+    return len(rest) <= 6 and not any(ch.isalpha() for ch in rest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -16,6 +17,7 @@ from mamori.accounts.errors import (
     InvalidEmail,
     InvalidPhone,
     InvalidUsername,
+    ReservedUsername,
     UsernameTaken,
     WeakPassword,
     WrongPassword,
@@ -23,6 +25,7 @@ from mamori.accounts.errors import (
 from mamori.accounts.models import User
 from mamori.accounts.passwords import password_problem
 from mamori.audit.service import Origin, record_event
+from mamori.core.throttle import Policy
 from mamori.notifications.service import alert_user
 from mamori.settings import Settings
 
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
 
 USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 # Deliberately plain: the address is proven by a confirmation code, not by a regex.
+PHONE_LIKE = re.compile(r"[0-9.]+")
+# Dashes a Japanese IME or a word processor puts in a phone number; NFKC keeps them.
+DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc", "-"))
 EMAIL = re.compile(r"[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}\.[^@\s\x00-\x1f.]{2,63}")
 
 
@@ -38,6 +44,9 @@ def normalize_username(username: str) -> str:
     cleaned = unicodedata.normalize("NFKC", username).strip()
     if not USERNAME.fullmatch(cleaned) or cleaned.strip(".") == "":
         raise InvalidUsername()
+    # "09012345678" as a username would shadow that phone number at login.
+    if PHONE_LIKE.fullmatch(cleaned):
+        raise ReservedUsername()
     return cleaned
 
 
@@ -54,7 +63,7 @@ def email_key(email: str) -> str:
 
 def normalize_phone(phone: str, default_region: str) -> str:
     """Any common notation (090-1234-5678, +81 90 1234 5678, full-width) to E.164."""
-    cleaned = unicodedata.normalize("NFKC", phone).strip()
+    cleaned = unicodedata.normalize("NFKC", phone).translate(DASHES).strip()
     if not cleaned or len(cleaned) > 32 or not re.fullmatch(r"[+0-9()\-. ]+", cleaned):
         raise InvalidPhone()
     try:
@@ -74,7 +83,9 @@ def check_new_password(settings: Settings, password: str, *context: str | None) 
         context=tuple(word for word in context if word),
     )
     if problem:
-        raise WeakPassword(problem)
+        raise WeakPassword(
+            problem, min=settings.password_min_length, max=settings.password_max_length
+        )
 
 
 def sign_up(
@@ -162,6 +173,30 @@ def get_user(db: Session, user_id: int) -> User | None:
     return db.get(User, user_id)
 
 
+def confirmation_policy(settings: Settings) -> Policy:
+    """A logged-in person typing their password again (reauthentication, password change).
+
+    Throttled per account like login, so a stolen session cannot guess the password.
+    """
+    return Policy(
+        name="reauthenticate",
+        window=timedelta(hours=1),
+        free=settings.login_account_free_failures,
+        max_delay=timedelta(seconds=settings.login_account_max_delay_seconds),
+    )
+
+
+def confirm_password(db: Session, ctx: Context, user: User, password: str) -> bool:
+    """Is this the user's password? TooManyAttempts while the account waits out a delay."""
+    policy, subject = confirmation_policy(ctx.settings), f"user:{user.id}"
+    ctx.throttle.check(db, policy, subject)
+    if not ctx.hasher.verify(user.password_hash, password):
+        ctx.throttle.record_failure(db, policy, subject)
+        return False
+    ctx.throttle.clear(db, policy, subject)
+    return True
+
+
 def change_password(
     db: Session,
     ctx: Context,
@@ -173,14 +208,14 @@ def change_password(
 ) -> None:
     """Needs the current password (ASVS 6.2.3). The caller revokes other sessions."""
     clock, settings, hasher = ctx.clock, ctx.settings, ctx.hasher
-    if not hasher.verify(user.password_hash, current_password):
+    check_new_password(
+        settings, new_password, user.username, user.email.split("@")[0] if user.email else None
+    )
+    if not confirm_password(db, ctx, user, current_password):
         record_event(
             db, clock, "password.change_failed", origin, user_id=user.id, outcome="failure"
         )
         raise WrongPassword()
-    check_new_password(
-        settings, new_password, user.username, user.email.split("@")[0] if user.email else None
-    )
     user.password_hash = hasher.hash(new_password)
     user.password_changed_at = clock.now()
     record_event(db, clock, "password.changed", origin, user_id=user.id)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("mamori")
@@ -27,9 +28,20 @@ class MamoriError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra
+        # Placeholders in `detail` ("Use at least %(min)s characters"): the detail stays
+        # the message id pages translate; API clients get it filled in.
+        self.values: dict[str, object] = {}
 
     def headers(self) -> dict[str, str]:
         return {}
+
+    def message(self) -> str:
+        if not self.values:
+            return self.detail
+        try:
+            return self.detail % self.values
+        except (KeyError, ValueError, TypeError):
+            return self.detail
 
 
 class InvalidRequest(MamoriError):
@@ -81,18 +93,77 @@ def problem(
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Never echo the input back: it may be a password, or 10 MB of it.
     return [
-        {
-            "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-            "reason": err["type"],
-        }
+        {"field": _field(err.get("loc", ()), err["type"]), "reason": err["type"]}
         for err in exc.errors()[:20]
     ]
 
 
+def _field(location: tuple[Any, ...], reason: str) -> str:
+    # A body that is not JSON at all names no field (its loc is a character offset).
+    if reason == "json_invalid":
+        return ""
+    return ".".join(str(part) for part in location if part != "body")
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `code` is stable, `title` and `detail` are prose.",
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "With `invalid_request`: which fields, and why",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
+        "retry_after": {"type": "integer", "description": "With `too_many_attempts`"},
+    },
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI schema say what clients get: every error is problem+json.
+
+    FastAPI documents its own `{"detail": [...]}` validation body, which mamori never
+    sends; and a route behind a bearer token can always answer 401.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    problem_content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if operation.get("security"):
+                responses.setdefault("401", {"description": "not_authenticated"})
+            for status, response in responses.items():
+                if status[:1] in {"4", "5"}:
+                    response["content"] = problem_content
+            if "422" in responses:
+                responses["422"]["description"] = "invalid_request"
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return document_problems(generate_openapi())
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(MamoriError)
     async def _mamori_error(request: Request, exc: MamoriError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, exc.headers(), **exc.extra)
+        return problem(exc.status, exc.code, exc.title, exc.message(), exc.headers(), **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -113,15 +184,23 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", exc.__class__.__name__)
+        return problem(
+            503, "service_unavailable", ServiceUnavailable.title, headers={"Retry-After": "5"}
+        )
+
+    @app.exception_handler(DataError)
+    async def _refused_value(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database refuses (a NUL byte on PostgreSQL, a number out of range)
+        # that validation missed: the unit of work was rolled back, nothing was stored.
+        # Still a bug to fix where the input enters, hence the trace in the log.
+        log.warning("input refused by the database on %s", request.url.path, exc_info=exc)
+        return problem(422, "invalid_request", InvalidRequest.title)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        from sqlalchemy.exc import OperationalError
-
-        if isinstance(exc, OperationalError):
-            log.error("database unavailable: %s", exc.__class__.__name__)
-            return problem(
-                503, "service_unavailable", ServiceUnavailable.title, headers={"Retry-After": "5"}
-            )
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal_error", "Something went wrong on our side")
 

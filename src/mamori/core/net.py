@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import cache
 
 from starlette.requests import Request
@@ -10,6 +11,8 @@ from starlette.requests import Request
 from mamori.audit.service import Origin
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# PostgreSQL refuses NUL in text, and no real browser sends control characters.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @cache
@@ -34,15 +37,26 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[str, .
     hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
     for hop in reversed(hops[-20:]):
         if not _is_trusted(hop, networks):
-            try:
-                return str(ipaddress.ip_address(hop))
-            except ValueError:
-                return peer
-    return hops[0] if hops else peer
+            return _plain_address(hop) or peer
+    return (_plain_address(hops[0]) or peer) if hops else peer
+
+
+def _plain_address(text: str) -> str | None:
+    """The canonical form of an IP address, without an IPv6 zone ("%eth0"), which a
+    forwarded header could make arbitrarily long or fill with control characters."""
+    try:
+        return str(ipaddress.ip_address(text.partition("%")[0]))
+    except ValueError:
+        return None
 
 
 def request_origin(request: Request) -> Origin:
     trusted = tuple(request.app.state.ctx.settings.trusted_proxies)
     peer = request.client.host if request.client else None
     ip = client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
-    return Origin(ip=ip, user_agent=request.headers.get("user-agent", "")[:256] or None)
+    return Origin(ip=ip, user_agent=user_agent(request.headers.get("user-agent")))
+
+
+def user_agent(header: str | None) -> str | None:
+    """What is stored and shown of a User-Agent: printable, at most 256 characters."""
+    return CONTROL.sub("", header or "")[:256] or None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,8 @@ from mamori.settings import Settings
 
 # Writing last_seen_at on every request would turn each read into a write.
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+# What secrets.token_urlsafe(12) gives; anything else (NUL bytes, 10 kB) is not looked up.
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ def end_session_by_id(
     db: Session, clock: Clock, origin: Origin, user_id: int, public_id: str
 ) -> None:
     """End one of the user's own sessions. Someone else's id is simply not found."""
+    if not PUBLIC_ID.fullmatch(public_id):
+        raise SessionNotFound()
     session = db.scalar(
         select(LoginSession).where(
             LoginSession.public_id == public_id,

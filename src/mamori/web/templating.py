@@ -116,7 +116,11 @@ def error_text(request: Request, error: MamoriError) -> str:
     """The message for a page, in the viewer's language."""
     _ = translator(request_locale(request))
     settings = request.app.state.ctx.settings
-    values = {"min": settings.password_min_length, "max": settings.password_max_length}
+    values = {
+        "min": settings.password_min_length,
+        "max": settings.password_max_length,
+        **error.values,
+    }
     text = _(error.detail)
     retry = error.extra.get("retry_after")
     if retry:

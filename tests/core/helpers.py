@@ -1,0 +1,101 @@
+"""Helpers the foundation tests share: pages with their CSRF token, row counts, variants
+of the test context (other settings, Redis counters, another client address)."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import func, select
+
+from mamori.app import create_app
+from mamori.audit.models import AuditEvent
+from mamori.context import Context
+from mamori.core.clock import MovableClock
+from mamori.core.throttle import Counters, Throttle
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(page: Response) -> str:
+    match = CSRF_FIELD.search(page.text)
+    assert match, f"no CSRF field on {page.url}"
+    return html.unescape(match.group(1))
+
+
+def submit(client: TestClient, page_path: str, action: str, **fields: str) -> Response:
+    """What a browser does: open the page, then post its form with the token in it."""
+    token = csrf_from(client.get(page_path))
+    response: Response = client.post(
+        action, data={"csrf_token": token, **fields}, follow_redirects=False
+    )
+    return response
+
+
+def web_sign_up(client: TestClient, username: str, password: str, **fields: str) -> Response:
+    return submit(client, "/signup", "/signup", username=username, password=password, **fields)
+
+
+def web_log_in(client: TestClient, login: str, password: str, next: str = "/") -> Response:
+    return submit(client, "/login", "/login", login=login, password=password, next=next)
+
+
+def count(ctx: Context, model: type[Any]) -> int:
+    with ctx.database.session() as db:
+        return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def events(ctx: Context, name: str | None = None) -> list[AuditEvent]:
+    """Audit events, oldest first."""
+    with ctx.database.session() as db:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if name is not None:
+            query = query.where(AuditEvent.event == name)
+        found = list(db.scalars(query))
+        db.expunge_all()
+        return found
+
+
+def with_settings(ctx: Context, **changes: Any) -> Context:
+    settings = ctx.settings.model_copy(update=changes)
+    return dataclasses.replace(ctx, settings=settings)
+
+
+def with_counters(ctx: Context, counters: Counters) -> Context:
+    return dataclasses.replace(ctx, throttle=Throttle(counters, ctx.clock))
+
+
+@contextmanager
+def app_client(
+    ctx: Context,
+    base_url: str = "http://localhost",
+    peer: tuple[str, int] = ("testclient", 50000),
+    raise_server_exceptions: bool = True,
+) -> Iterator[TestClient]:
+    app = create_app(context=ctx)
+    with TestClient(
+        app, base_url=base_url, client=peer, raise_server_exceptions=raise_server_exceptions
+    ) as client:
+        yield client
+
+
+def clock_of(ctx: Context) -> MovableClock:
+    assert isinstance(ctx.clock, MovableClock)
+    return ctx.clock
+
+
+def problem(response: Response, status: int, code: str) -> dict[str, Any]:
+    """Assert an RFC 9457 answer with this status and stable code; return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert body["status"] == status
+    assert body["title"]
+    return body
