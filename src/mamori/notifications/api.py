@@ -21,6 +21,7 @@ class OutboxEntry(BaseModel):
     subject: str
     body: str
     created_at: datetime
+    status: str  # "outbox" (development), "sent" or "failed": see notifications/service.py
 
 
 @router.get("/dev/outbox")
@@ -35,6 +36,7 @@ def development_outbox(ctx: Ctx) -> list[OutboxEntry]:
                 subject=m.subject,
                 body=m.body,
                 created_at=m.created_at,
+                status=m.status,
             )
             for m in outbox(db)
         ]

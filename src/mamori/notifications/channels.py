@@ -99,7 +99,8 @@ class SmtpChannel:
         except aiosmtplib.SMTPResponseException as exc:
             raise ChannelError(f"smtp {type(exc).__name__} {exc.code}") from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise ChannelError("smtp SMTPRecipientsRefused") from exc
+            codes = " ".join(sorted({str(refused.code) for refused in exc.recipients}))
+            raise ChannelError(f"smtp SMTPRecipientsRefused {codes}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
             raise ChannelError(f"smtp {type(exc).__name__}") from exc
         return str(message["Message-ID"])
