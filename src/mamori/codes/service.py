@@ -7,10 +7,11 @@ The rules (DESIGN.md, ASVS 6.5 / 6.6, NIST SP 800-63B-4):
   e-mail: 30) and is stored only as a keyed digest.
 - A new send for the same binding replaces the code: the old one is dead at once. The
   failure count is kept: resends never buy more guesses.
-- Five wrong codes kill the binding. The fifth wrong answer is `invalid_code` with
-  `attempts_left: 0`; every try after it, and any resend, is `challenge_expired`: the
-  person starts the login, enrollment or recovery again (a new binding). A binding
-  should therefore be one attempt (a challenge id), not something permanent.
+- Five wrong codes kill the code. The fifth wrong answer is `invalid_code` with
+  `attempts_left: 0`; every try after it is `challenge_expired`, and a resend for that
+  binding is `too_many_attempts` (429, Retry-After) until an hour after its last send,
+  when it starts afresh. A login challenge is shorter-lived than that, so there the
+  person starts the login again. After a code is used, the next send starts afresh.
 - A right code works once: one conditional UPDATE, counted only when one row changed.
   Typing it again answers `code_already_used`.
 - Sends are throttled per binding (a short wait between resends, a few per hour), per
@@ -20,6 +21,7 @@ The rules (DESIGN.md, ASVS 6.5 / 6.6, NIST SP 800-63B-4):
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import secrets
 import unicodedata
@@ -28,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 import phonenumbers
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -57,6 +59,8 @@ MAX_BINDING = 512
 # Spaces and every dash people type between digit groups (after NFKC).
 SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\u30fc]")
 MASK = "•••"
+# A binding whose attempts are used up refuses new codes this long after its last send.
+DEAD_BINDING_REST = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -148,9 +152,10 @@ def send_security_code(
     settings, clock = ctx.settings, ctx.clock
     digest_of_binding = _binding_digest(ctx, purpose, binding)
     current = _code_for(db, digest_of_binding)
-    if current is not None and current.failures >= settings.security_code_max_attempts:
+    if current is not None and _dead(ctx, current):
         _audit_refused(db, ctx, origin, current.user_id, purpose, channel, "attempts_used")
-        raise ChallengeExpired()
+        wait = current.sent_at + DEAD_BINDING_REST - clock.now()
+        raise TooManyAttempts(math.ceil(wait.total_seconds()))
     quotas = _quotas(ctx, origin, channel, destination, purpose, binding)
     try:
         for policy, subject in quotas:
@@ -283,6 +288,15 @@ def _check_request(purpose: str, binding: str, channel: str, destination: str) -
         raise InvalidRequest()
 
 
+def _dead(ctx: Context, row: SecurityCode) -> bool:
+    """Its attempts are used up and it has not yet rested an hour since its last send."""
+    return (
+        row.used_at is None
+        and row.failures >= ctx.settings.security_code_max_attempts
+        and row.sent_at + DEAD_BINDING_REST > ctx.clock.now()
+    )
+
+
 def _binding_digest(ctx: Context, purpose: str, binding: str) -> str:
     return ctx.keyring.keyed_digest("security-code-binding", purpose, binding)
 
@@ -403,6 +417,18 @@ def _store_code(
                 "expires_at": expires_at,
                 "used_at": None,
                 "sends": SecurityCode.sends + 1,
+                # A finished flow, or a dead one that has rested, starts afresh; otherwise
+                # the failures of the code it replaces carry over.
+                "failures": case(
+                    (
+                        or_(
+                            SecurityCode.used_at.is_not(None),
+                            SecurityCode.sent_at <= now - DEAD_BINDING_REST,
+                        ),
+                        0,
+                    ),
+                    else_=SecurityCode.failures,
+                ),
             },
         )
     )
