@@ -11,6 +11,7 @@ import uvicorn
 
 from mamori.accounts import service as accounts
 from mamori.audit.service import Origin, recent_events, record_event
+from mamori.backup_codes.service import remaining_codes
 from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
 from mamori.core.migrate import upgrade
@@ -100,6 +101,9 @@ def show_user(username: str) -> None:
             "created_at": user.created_at.isoformat(),
             "disabled": user.disabled_at is not None,
         }
+        # Whether backup codes exist and how many remain; never the codes themselves.
+        left = remaining_codes(db, user.id)
+        facts["backup_codes"] = "none" if left is None else f"yes, {left} remaining"
         for key, value in facts.items():
             typer.echo(f"{key}: {value}")
 
