@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
 
 from mamori.app import create_app
 from mamori.audit.models import AuditEvent
@@ -99,3 +100,16 @@ def problem(response: Response, status: int, code: str) -> dict[str, Any]:
     assert body["status"] == status
     assert body["title"]
     return body
+
+
+def run_cli(ctx: Context, *args: str) -> Result:
+    """`mamori …` as an operator runs it, against the test's database and data directory."""
+    from mamori.cli import app
+
+    environment = {
+        "MAMORI_DATABASE_URL": ctx.database.url,
+        "MAMORI_DATA_DIR": str(ctx.settings.data_dir),
+        "MAMORI_ENV": ctx.settings.env,
+        "MAMORI_REDIS_URL": "",
+    }
+    return CliRunner().invoke(app, list(args), env=environment)
