@@ -66,6 +66,18 @@ def test_a_set_keeps_working_when_the_code_length_setting_changes(ctx):
     assert use(ctx, user_id, codes[0]) == 9
 
 
+def test_a_hash_only_set_keeps_working_when_the_argon2_cost_is_raised(ctx):
+    ctx = in_mode(ctx, "hash_only")
+    user_id = make_user(ctx)
+    codes = make_codes(ctx, user_id)
+    ctx = with_settings(ctx, argon2_time_cost=3, argon2_memory_kib=32768)
+    assert use(ctx, user_id, codes[0]) == 9
+    fresh = make_codes(ctx, user_id)  # a new set takes the new cost
+    with ctx.database.session() as db:
+        assert db.scalar(select(BackupCodeSet.kdf_params)) == "t=3,m=32768,p=1"
+    assert use(ctx, user_id, fresh[0]) == 9
+
+
 def test_generation_is_uniform_over_every_digit():
     # 2,000 codes = 16,000 digits; each digit value should appear ~1,600 times. A modulo
     # bias or a fixed prefix would push some far outside this generous band.

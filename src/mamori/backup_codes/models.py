@@ -29,6 +29,9 @@ class BackupCodeSet(Base):
     # hash_only: the per-set argon2id salt (hex). Not secret; it makes every set's digests
     # different, so one precomputed table cannot serve two sets.
     salt: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # hash_only: the argon2id cost the set was made with ("t=2,m=19456,p=1"), so raising
+    # the cost in the settings does not lock anyone out of the set they hold.
+    kdf_params: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

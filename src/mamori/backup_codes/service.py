@@ -283,6 +283,7 @@ def _replace_set(db: Session, ctx: Context, user: User) -> tuple[BackupCodeSet, 
         mode=mode,
         digits=ctx.settings.backup_code_digits,
         salt=secrets.token_hex(16) if mode == "hash_only" else None,
+        kdf_params=_kdf_params(ctx) if mode == "hash_only" else None,
         created_at=ctx.clock.now(),
     )
     db.add(code_set)
@@ -331,17 +332,25 @@ def _digest(ctx: Context, code_set: BackupCodeSet, user_id: int, code: str) -> s
     keyed = ctx.keyring.keyed_digest(DIGEST_PURPOSE, str(user_id), code)
     if code_set.mode == "viewable":
         return keyed
-    assert code_set.salt is not None
-    settings = ctx.settings
+    assert code_set.salt is not None and code_set.kdf_params is not None
+    cost = dict(part.split("=") for part in code_set.kdf_params.split(","))
     return hash_secret_raw(
         keyed.encode(),
         bytes.fromhex(code_set.salt),
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
+        time_cost=int(cost["t"]),
+        memory_cost=int(cost["m"]),
+        parallelism=int(cost["p"]),
         hash_len=32,
         type=Type.ID,
     ).hex()
+
+
+def _kdf_params(ctx: Context) -> str:
+    settings = ctx.settings
+    return (
+        f"t={settings.argon2_time_cost},m={settings.argon2_memory_kib},"
+        f"p={settings.argon2_parallelism}"
+    )
 
 
 def _spend(db: Session, ctx: Context, code_id: int) -> None:

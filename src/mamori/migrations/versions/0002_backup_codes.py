@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("mode", sa.String(length=16), nullable=False),
         sa.Column("digits", sa.Integer(), nullable=False),
         sa.Column("salt", sa.String(length=64), nullable=True),
+        sa.Column("kdf_params", sa.String(length=64), nullable=True),
         sa.Column("created_at", mamori.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
