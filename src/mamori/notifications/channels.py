@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import ssl
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
@@ -148,6 +150,7 @@ class TwilioSmsChannel:
                 headers={"Accept": "application/json"},
                 timeout=self.timeout,
                 follow_redirects=False,
+                verify=_tls_context(),
             )
         except httpx.HTTPError as exc:
             raise ChannelError(f"sms {type(exc).__name__}") from exc
@@ -161,6 +164,12 @@ class TwilioSmsChannel:
                 f"sms provider status {answer['status']} {answer.get('error_code', '')}"
             )
         return str(answer.get("sid") or "")[:255]
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """Built once: loading the CA bundle costs more than sending a text."""
+    return httpx.create_ssl_context()
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
