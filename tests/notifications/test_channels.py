@@ -338,3 +338,16 @@ def test_no_email_no_alert(ctx):
     with ctx.database.session() as db:
         assert alert_user(db, ctx, user, "Your password was changed", "…", "http://x") is None
         assert outbox(db) == []
+
+
+def test_a_half_configured_provider_is_a_failed_delivery_naming_the_missing_settings(ctx, caplog):
+    texter = configured(ctx, sms_provider_url="http://127.0.0.1:9", sms_account_sid=None)
+    with (
+        caplog.at_level(logging.WARNING, logger="mamori"),
+        pytest.raises(DeliveryFailed),
+        texter.database.session() as db,
+    ):
+        send_sms(db, texter, to="+819012345678", body="hi", user_id=None)
+    assert "MAMORI_SMS_ACCOUNT_SID" in caplog.text
+    with ctx.database.session() as db:
+        assert outbox(db)[0].status == "failed"

@@ -123,7 +123,7 @@ class TwilioSmsChannel:
         if not settings.sms_provider_url:
             return None
         if not (settings.sms_account_sid and settings.sms_auth_token and settings.sms_from):
-            raise ValueError(
+            raise ChannelError(
                 "MAMORI_SMS_PROVIDER_URL needs MAMORI_SMS_ACCOUNT_SID, "
                 "MAMORI_SMS_AUTH_TOKEN and MAMORI_SMS_FROM"
             )

@@ -10,6 +10,9 @@ what happened, so no page ever claims a message went out when it did not:
 - "failed": the channel refused it or did not answer in time, or production has no
   channel for it. DeliveryFailed is raised; the failure is logged and audited.
 
+The hand-over happens inside the caller's unit of work, bounded by
+MAMORI_DELIVERY_TIMEOUT_SECONDS (10 s): on SQLite the write lock is held meanwhile.
+
 Outside development a message may name a `secret` (a security code): the stored copy
 has it blanked, so a database dump reveals no code. Alerts never carry a secret.
 """
@@ -120,7 +123,6 @@ def send_sms(
     """Record the text message, then send it through the SMS provider when one is set.
 
     `to` is E.164 (+819012345678)."""
-    provider = TwilioSmsChannel.from_settings(ctx.settings)
     message = deliver(
         db,
         ctx.clock,
@@ -131,9 +133,20 @@ def send_sms(
         user_id=user_id,
         kind=kind,
     )
-    hand_over = None if provider is None else lambda: provider.send(to=to, body=body)
-    _hand_over(db, ctx, message, hand_over, origin)
+    _hand_over(db, ctx, message, _by_provider(ctx, to=to, body=body), origin)
     return message
+
+
+def _by_provider(ctx: Context, *, to: str, body: str) -> Callable[[], str] | None:
+    if not ctx.settings.sms_provider_url:
+        return None
+
+    def hand_over() -> str:
+        provider = TwilioSmsChannel.from_settings(ctx.settings)  # incomplete: ChannelError
+        assert provider is not None
+        return provider.send(to=to, body=body)
+
+    return hand_over
 
 
 def _stored_body(ctx: Context, body: str, secret: str | None) -> str:
