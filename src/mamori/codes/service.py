@@ -145,26 +145,17 @@ def send_security_code(
 ) -> SentCode:
     """Send a new code for `binding` to `destination` (E.164 for SMS), replacing any older one.
 
-    Raises TooManyAttempts (429, Retry-After) while a quota waits, ChallengeExpired when
-    the binding has used up its attempts, DeliveryFailed when the channel failed (the
-    older code, if any, then stays as it was)."""
+    Raises TooManyAttempts (429, Retry-After) while a quota waits or while a binding that
+    used up its attempts rests; DeliveryFailed when the channel failed (the older code,
+    if any, then stays as it was)."""
     _check_request(purpose, binding, channel, destination)
-    settings, clock = ctx.settings, ctx.clock
     digest_of_binding = _binding_digest(ctx, purpose, binding)
-    current = _code_for(db, digest_of_binding)
-    if current is not None and _dead(ctx, current):
-        _audit_refused(db, ctx, origin, current.user_id, purpose, channel, "attempts_used")
-        wait = current.sent_at + DEAD_BINDING_REST - clock.now()
-        raise TooManyAttempts(math.ceil(wait.total_seconds()))
     quotas = _quotas(ctx, origin, channel, destination, purpose, binding)
-    try:
-        for policy, subject in quotas:
-            ctx.throttle.check(db, policy, subject)
-    except TooManyAttempts:
-        _audit_refused(db, ctx, origin, user_id, purpose, channel, "throttled")
-        raise
+    _refuse_when_resting_or_throttled(
+        db, ctx, origin, digest_of_binding, quotas, user_id, purpose, channel
+    )
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    lifetime = code_lifetime(settings, channel, purpose)
+    lifetime = code_lifetime(ctx.settings, channel, purpose)
     try:
         message_id = _send(
             db, ctx, origin, code, purpose, channel, destination, locale, user_id, lifetime
@@ -173,7 +164,7 @@ def send_security_code(
         # A failed send still counts: a provider that timed out may have texted anyway.
         for policy, subject in quotas:
             ctx.throttle.record_failure(db, policy, subject)
-    now = clock.now()
+    now = ctx.clock.now()
     _store_code(
         db,
         ctx,
@@ -187,7 +178,7 @@ def send_security_code(
     masked = mask_destination(channel, destination)
     record_event(
         db,
-        clock,
+        ctx.clock,
         "security_code.sent",
         origin,
         user_id=user_id,
@@ -196,7 +187,7 @@ def send_security_code(
         destination=masked,
         message_id=message_id,
     )
-    resend_wait = timedelta(seconds=settings.security_code_resend_seconds)
+    resend_wait = timedelta(seconds=ctx.settings.security_code_resend_seconds)
     return SentCode(channel, masked, now + lifetime, now + resend_wait, message_id)
 
 
@@ -286,6 +277,29 @@ def _check_request(purpose: str, binding: str, channel: str, destination: str) -
             raise InvalidEmail()
     else:
         raise InvalidRequest()
+
+
+def _refuse_when_resting_or_throttled(
+    db: Session,
+    ctx: Context,
+    origin: Origin,
+    binding_digest: str,
+    quotas: list[tuple[Policy, str]],
+    user_id: int | None,
+    purpose: str,
+    channel: Channel,
+) -> None:
+    current = _code_for(db, binding_digest)
+    if current is not None and _dead(ctx, current):
+        _audit_refused(db, ctx, origin, current.user_id, purpose, channel, "attempts_used")
+        wait = current.sent_at + DEAD_BINDING_REST - ctx.clock.now()
+        raise TooManyAttempts(math.ceil(wait.total_seconds()))
+    try:
+        for policy, subject in quotas:
+            ctx.throttle.check(db, policy, subject)
+    except TooManyAttempts:
+        _audit_refused(db, ctx, origin, user_id, purpose, channel, "throttled")
+        raise
 
 
 def _dead(ctx: Context, row: SecurityCode) -> bool:
