@@ -47,7 +47,36 @@ def _call_name(call: ast.Call) -> str:
     return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
 
 
-def _python_literals(tree: ast.Module, user_errors: set[str]) -> Iterator[tuple[str, int]]:
+# Which arguments of a function are an alert's subject and body: (positions, keywords).
+AlertArguments = dict[str, tuple[list[int], set[str]]]
+ALERT_USER: AlertArguments = {"alert_user": ([3, 4], {"subject", "body"})}
+
+
+def _alert_helpers(trees: list[ast.Module]) -> AlertArguments:
+    """alert_user, and every function that hands its own parameters on as subject and body."""
+    found = dict(ALERT_USER)
+    functions = [
+        node
+        for tree in trees
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name not in found
+    ]
+    for function in functions:
+        parameters = [a.arg for a in function.args.posonlyargs + function.args.args]
+        for call in ast.walk(function):
+            if not (isinstance(call, ast.Call) and _call_name(call) == "alert_user"):
+                continue
+            passed = [call.args[i] for i in ALERT_USER["alert_user"][0] if i < len(call.args)]
+            passed += [kw.value for kw in call.keywords if kw.arg in {"subject", "body"}]
+            names = {arg.id for arg in passed if isinstance(arg, ast.Name)} & set(parameters)
+            if names:
+                found[function.name] = ([parameters.index(n) for n in names], names)
+    return found
+
+
+def _python_literals(
+    tree: ast.Module, user_errors: set[str], alerts: AlertArguments
+) -> Iterator[tuple[str, int]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = _call_name(node)
@@ -56,10 +85,11 @@ def _python_literals(tree: ast.Module, user_errors: set[str]) -> Iterator[tuple[
                 text = _literal(node.args[0])
                 if text is not None:
                     yield text, node.lineno
-            # alert_user(db, clock, user, subject, body, base_url, …)
-            if name == "alert_user":
-                candidates = node.args[3:5] + [
-                    kw.value for kw in node.keywords if kw.arg in {"subject", "body"}
+            # alert_user(db, clock, user, subject, body, …) and helpers that pass theirs on
+            if name in alerts:
+                positions, keywords = alerts[name]
+                candidates = [node.args[i] for i in positions if i < len(node.args)] + [
+                    kw.value for kw in node.keywords if kw.arg in keywords
                 ]
                 for candidate in candidates:
                     text = _literal(candidate)
@@ -132,8 +162,9 @@ def python_messages() -> Iterator[tuple[str, str]]:
         if "migrations" not in path.parts
     }
     user_errors = _user_error_classes(list(sources.values()))
+    alerts = _alert_helpers(list(sources.values()))
     for path, tree in sources.items():
-        for text, line in _python_literals(tree, user_errors):
+        for text, line in _python_literals(tree, user_errors, alerts):
             yield text, f"{path.relative_to(PACKAGE)}:{line}"
 
 
@@ -175,6 +206,7 @@ def test_the_scan_finds_the_pages_and_errors_a_user_reads():
     assert "Log in" in messages
     assert "The login or password isn't right" in messages
     assert "Your password was changed" in messages
+    assert "You got new backup codes" in messages  # through backup_codes' own alert helper
 
 
 def test_every_user_visible_message_has_a_japanese_translation():
