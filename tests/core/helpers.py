@@ -30,6 +30,11 @@ def csrf_from(page: Response) -> str:
     return html.unescape(match.group(1))
 
 
+def shown(page: Response) -> str:
+    """A page's text as a person reads it (entities such as &#39; decoded)."""
+    return html.unescape(page.text)
+
+
 def submit(client: TestClient, page_path: str, action: str, **fields: str) -> Response:
     """What a browser does: open the page, then post its form with the token in it."""
     token = csrf_from(client.get(page_path))
@@ -113,3 +118,31 @@ def run_cli(ctx: Context, *args: str) -> Result:
         "MAMORI_REDIS_URL": "",
     }
     return CliRunner().invoke(app, list(args), env=environment)
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteInfo:
+    methods: frozenset[str]
+    path: str
+    in_schema: bool
+
+
+def routes(app: Any) -> list[RouteInfo]:
+    """Every route the app answers, whichever way FastAPI keeps included routers."""
+
+    def walk(items: Any) -> Iterator[Any]:
+        for route in items:
+            if hasattr(route, "effective_route_contexts"):
+                yield from route.effective_route_contexts()
+            else:
+                yield route
+
+    return [
+        RouteInfo(
+            frozenset(getattr(r, "methods", None) or ()),
+            r.path,
+            bool(getattr(r, "include_in_schema", False)),
+        )
+        for r in walk(app.routes)
+        if hasattr(r, "path")
+    ]
