@@ -134,12 +134,11 @@ def sign_up(
     if holder_of_email is not None:
         alert_user(
             db,
-            clock,
+            ctx,
             holder_of_email,
             "Someone tried to sign up with your e-mail",
             "Someone tried to create a new account with this e-mail address. "
             "It was not added to that account.",
-            settings.base_url,
         )
     return user
 
@@ -221,10 +220,9 @@ def change_password(
     record_event(db, clock, "password.changed", origin, user_id=user.id)
     alert_user(
         db,
-        clock,
+        ctx,
         user,
         "Your password was changed",
         "The password of your account %(username)s was changed.",
-        settings.base_url,
         username=user.username,
     )

@@ -401,4 +401,4 @@ def _viewed_since_reauthentication(db: Session, user_id: int, session: LoginSess
 def _alert(
     db: Session, ctx: Context, user: User, subject: str, body: str, **values: object
 ) -> None:
-    alert_user(db, ctx.clock, user, subject, body, ctx.settings.base_url, **values)
+    alert_user(db, ctx, user, subject, body, **values)

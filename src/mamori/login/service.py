@@ -300,12 +300,11 @@ def _second_factor_failed(
     if challenge.failures == 1 or replayed:
         alert_user(
             db,
-            ctx.clock,
+            ctx,
             user,
             "Someone entered your password",
             "Someone entered the right password for your account but not the "
             "two-factor code (%(method)s). If it wasn't you, change your password.",
-            ctx.settings.base_url,
             method=two_factor.METHOD_NAMES[method],
         )
 

@@ -206,18 +206,16 @@ def _mark_failed(
 
 def alert_user(
     db: Session,
-    clock: Clock | Context,
+    ctx: Context,
     user: Recipient,
     subject: str,
     body: str,
-    base_url: str,
     **values: object,
 ) -> OutboxMessage | None:
     """Tell the owner about a security event, in their language, with "This wasn't me".
 
     Goes to the account's registered e-mail, confirmed or not: an alert protects the
-    account and carries no secret. Pass the Context (not only its clock) so the alert
-    goes out by SMTP; with a bare clock it is recorded in the outbox only.
+    account and carries no secret.
 
     A failed delivery does not undo the security change that caused the alert: the
     row is marked failed, logged and audited (delivery.failed), and the change stands.
@@ -230,21 +228,10 @@ def alert_user(
         + "\n\n"
         + _(
             "If this wasn't you, secure your account now: %(link)s",
-            link=f"{base_url.rstrip('/')}/accounts/center/password-and-security",
+            link=f"{ctx.settings.base_url.rstrip('/')}/accounts/center/password-and-security",
         )
     )
     subject_text = _(subject, **values)
-    if not isinstance(clock, Context):
-        return deliver(
-            db,
-            clock,
-            channel="email",
-            to=user.email,
-            subject=subject_text,
-            body=text,
-            user_id=user.id,
-        )
-    ctx = clock
     message = deliver(
         db,
         ctx.clock,

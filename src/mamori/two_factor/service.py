@@ -122,11 +122,10 @@ def method_confirmed(
     if preferences is not None:
         alert_user(
             db,
-            ctx.clock,
+            ctx,
             user,
             "A two-factor method was added",
             "A new two-factor method (%(method)s) was added to your account.",
-            ctx.settings.base_url,
             method=METHOD_NAMES[method],
         )
         return []
@@ -135,11 +134,10 @@ def method_confirmed(
     record_event(db, ctx.clock, "two_factor.turned_on", origin, user_id=user.id, method=method)
     alert_user(
         db,
-        ctx.clock,
+        ctx,
         user,
         "Two-factor authentication is on",
         "Two-factor authentication was turned on for your account (%(method)s).",
-        ctx.settings.base_url,
         method=METHOD_NAMES[method],
     )
     return backup_codes.generate_backup_codes(db, ctx, origin, user)
@@ -155,11 +153,10 @@ def set_default_method(db: Session, ctx: Context, origin: Origin, user: User, me
     )
     alert_user(
         db,
-        ctx.clock,
+        ctx,
         user,
         "Your two-factor settings changed",
         "Your default two-factor method is now: %(method)s.",
-        ctx.settings.base_url,
         method=METHOD_NAMES[method],
     )
 
@@ -179,11 +176,10 @@ def remove_method(db: Session, ctx: Context, origin: Origin, user: User, method:
     record_event(db, ctx.clock, "two_factor.method_removed", origin, user_id=user.id, method=method)
     alert_user(
         db,
-        ctx.clock,
+        ctx,
         user,
         "A two-factor method was removed",
         "A two-factor method (%(method)s) was removed from your account.",
-        ctx.settings.base_url,
         method=METHOD_NAMES[method],
     )
 
@@ -197,11 +193,10 @@ def turn_off_two_factor(db: Session, ctx: Context, origin: Origin, user: User) -
     record_event(db, ctx.clock, "two_factor.turned_off", origin, user_id=user.id)
     alert_user(
         db,
-        ctx.clock,
+        ctx,
         user,
         "Two-factor authentication is off",
         "Two-factor authentication was turned off for your account.",
-        ctx.settings.base_url,
     )
 
 
