@@ -210,8 +210,10 @@ def _delete_factor(db: Session, user_id: int, method: str) -> None:
 # --- text-message codes -----------------------------------------------------------------
 
 
-def _enrollment_binding(user_id: int) -> str:
-    return f"enroll-sms:{user_id}"
+def _enrollment_binding(pending: PhoneMethod) -> str:
+    """A code belongs to one number being added (ASVS 6.6.2): another number starts
+    afresh, while asking again for the same number keeps its resend wait and failures."""
+    return f"enroll-sms:{pending.user_id}:{pending.phone}"
 
 
 def start_phone_enrollment(
@@ -224,7 +226,8 @@ def start_phone_enrollment(
             PhoneMethod.user_id == user.id, PhoneMethod.confirmed_at.is_(None)
         )
     )
-    db.add(PhoneMethod(user_id=user.id, phone=number, created_at=ctx.clock.now()))
+    pending = PhoneMethod(user_id=user.id, phone=number, created_at=ctx.clock.now())
+    db.add(pending)
     db.flush()
     codes.send_security_code(
         db,
@@ -232,7 +235,7 @@ def start_phone_enrollment(
         origin,
         user_id=user.id,
         purpose="enroll_sms",
-        binding=_enrollment_binding(user.id),
+        binding=_enrollment_binding(pending),
         channel="sms",
         destination=number,
         locale=user.locale,
@@ -251,7 +254,7 @@ def confirm_phone_enrollment(
     if pending is None:
         raise NoPendingPhone()
     codes.verify_security_code(
-        db, ctx, origin, purpose="enroll_sms", binding=_enrollment_binding(user.id), typed=typed
+        db, ctx, origin, purpose="enroll_sms", binding=_enrollment_binding(pending), typed=typed
     )
     db.execute(
         delete(PhoneMethod).where(PhoneMethod.user_id == user.id, PhoneMethod.id != pending.id)
