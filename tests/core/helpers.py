@@ -125,6 +125,18 @@ class RouteInfo:
     methods: frozenset[str]
     path: str
     in_schema: bool
+    body_fields: tuple[str, ...] = ()
+    query_fields: tuple[str, ...] = ()
+
+
+def _fields(dependant: Any, kind: str) -> tuple[str, ...]:
+    """The names a route reads from the body or the query, its dependencies' included."""
+    if dependant is None:
+        return ()
+    names = [field.alias for field in getattr(dependant, kind, [])]
+    for sub in getattr(dependant, "dependencies", []):
+        names.extend(_fields(sub, kind))
+    return tuple(dict.fromkeys(names))
 
 
 def routes(app: Any) -> list[RouteInfo]:
@@ -142,6 +154,8 @@ def routes(app: Any) -> list[RouteInfo]:
             frozenset(getattr(r, "methods", None) or ()),
             r.path,
             bool(getattr(r, "include_in_schema", False)),
+            _fields(getattr(r, "dependant", None), "body_params"),
+            _fields(getattr(r, "dependant", None), "query_params"),
         )
         for r in walk(app.routes)
         if hasattr(r, "path")
