@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from mamori.accounts.models import User
 from mamori.context import Context
@@ -57,8 +58,8 @@ def post_json(client: TestClient, path: str, body: Any, **kwargs: Any):
     return client.post(path, content=json.dumps(body), headers=headers, **kwargs)
 
 
-def is_problem(response) -> bool:
-    return response.headers.get("content-type", "").startswith("application/problem+json")
+def is_problem(response: Response) -> bool:
+    return bool(response.headers.get("content-type", "").startswith("application/problem+json"))
 
 
 def never_broken(response, where: str) -> None:
@@ -374,7 +375,7 @@ def test_every_api_route_refuses_10_mb(hostile_client, token):
 
 
 def client_still_works(client: TestClient) -> bool:
-    return client.get("/healthz").status_code == 200
+    return bool(client.get("/healthz").status_code == 200)
 
 
 # --- every HTML form, found in the app's routes ------------------------------------------
@@ -389,7 +390,7 @@ def form_routes(client: TestClient):
 
 
 @pytest.fixture
-def browser(hostile_client) -> TestClient:
+def browser(hostile_client: TestClient) -> TestClient:
     sign_up(hostile_client, email="hana@example.com")
     web_log_in(hostile_client, "hana", PASSWORD)
     return hostile_client
