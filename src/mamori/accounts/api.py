@@ -39,7 +39,18 @@ class PasswordChange(BaseModel):
     new_password: str = Field(min_length=1, max_length=4096)
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/accounts",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        409: {"description": "username_taken"},
+        422: {
+            "description": "invalid_request, invalid_username, username_reserved, "
+            "invalid_email, invalid_phone, password_too_short, password_too_long, "
+            "password_too_common, password_too_similar, password_invalid_characters"
+        },
+    },
+)
 def create_account(body: SignUpRequest, ctx: Ctx, origin: RequestOrigin) -> AccountOut:
     with ctx.database.session() as db:
         user = service.sign_up(
@@ -63,7 +74,15 @@ def who_am_i(ctx: Ctx, caller: ApiCaller) -> MeOut:
         return MeOut(id=user.id, username=user.username, email=user.email, phone=user.phone)
 
 
-@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        401: {"description": "not_authenticated; invalid_credentials: the current password"},
+        422: {"description": "invalid_request, password_too_short, password_too_common, …"},
+        429: {"description": "too_many_attempts (Retry-After)"},
+    },
+)
 def change_password(
     body: PasswordChange, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Response:

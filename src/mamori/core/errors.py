@@ -146,7 +146,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 if status[:1] in {"4", "5"}:
                     response["content"] = problem_content
-            if "422" in responses:
+            if responses.get("422", {}).get("description") == "Validation Error":
                 responses["422"]["description"] = "invalid_request"
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)

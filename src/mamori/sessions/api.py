@@ -54,7 +54,11 @@ def list_sessions(ctx: Ctx, caller: ApiCaller) -> SessionList:
         )
 
 
-@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "session_not_found: ended, or not one of yours"}},
+)
 def end_session(
     ctx: Ctx,
     origin: RequestOrigin,
@@ -66,7 +70,14 @@ def end_session(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/reauthenticate", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/reauthenticate",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        401: {"description": "not_authenticated; invalid_credentials: the password"},
+        429: {"description": "too_many_attempts (Retry-After)"},
+    },
+)
 def reauthenticate(
     body: ReauthenticateRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Response:
