@@ -1,0 +1,150 @@
+"""`mamori serve` as a new user runs it: an empty directory, nothing configured."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+PASSWORD = "correct horse battery staple"
+MAMORI = Path(sys.executable).with_name("mamori")
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_healthy(server: Server, log: Path) -> None:
+    deadline = time.monotonic() + 90  # a guard against hanging, not a measurement
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"mamori serve exited with {server.process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"mamori serve never answered /healthz:\n{log.read_text()}")
+
+
+def stop(server: Server) -> int:
+    if server.process.poll() is None:
+        os.killpg(server.process.pid, signal.SIGTERM)
+        try:
+            return server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+            pytest.fail("mamori serve did not stop on SIGTERM")
+    return server.process.returncode
+
+
+@pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    if not MAMORI.exists():
+        pytest.fail(f"{MAMORI} is missing: install mamori into this environment first")
+    port = free_port()
+    data_dir = tmp_path / "mamori-data"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MAMORI_")}
+    environment |= {"MAMORI_DATA_DIR": str(data_dir), "MAMORI_ENV": "development"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(MAMORI), "serve", "--port", str(port), "--workers", str(request.param)],
+            cwd=tmp_path,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    running = Server(f"http://127.0.0.1:{port}", data_dir, process)
+    try:
+        wait_until_healthy(running, log)
+        yield running
+    finally:
+        stop(running)
+
+
+def test_a_fresh_start_creates_its_data_directory_with_private_secrets(server):
+    secrets_file = server.data_dir / "secrets.json"
+
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    assert (server.data_dir / "mamori.db").exists()
+    assert httpx.get(f"{server.url}/readyz").json() == {"status": "ready"}
+
+
+def test_sign_up_log_in_and_log_out_over_http(server):
+    created = httpx.post(
+        f"{server.url}/api/v1/accounts",
+        json={"username": "hana", "password": PASSWORD, "email": "hana@example.com"},
+    )
+    assert created.status_code == 201, created.text
+
+    # Fresh connections, so with two workers both of them answer some of these.
+    tokens = []
+    for _ in range(4):
+        login = httpx.post(
+            f"{server.url}/api/v1/login", json={"login": "hana", "password": PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        tokens.append(login.json()["token"])
+    for token in tokens:
+        me = httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["username"] == "hana"
+
+    out = httpx.post(
+        f"{server.url}/api/v1/logout", headers={"Authorization": f"Bearer {tokens[0]}"}
+    )
+    assert out.status_code == 204
+    gone = httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {tokens[0]}"})
+    assert gone.status_code == 401
+
+
+def test_the_pages_and_the_development_outbox_are_served(server):
+    login_page = httpx.get(f"{server.url}/login")
+    outbox = httpx.get(f"{server.url}/dev/outbox")
+
+    assert login_page.status_code == 200
+    assert "<form" in login_page.text
+    assert "frame-ancestors 'none'" in login_page.headers["content-security-policy"]
+    assert "server" not in login_page.headers  # no version banner
+    assert outbox.status_code == 200
+    assert outbox.json() == []
+
+
+def test_a_restart_keeps_accounts_and_secrets(server):
+    httpx.post(f"{server.url}/api/v1/accounts", json={"username": "hana", "password": PASSWORD})
+    secrets_before = (server.data_dir / "secrets.json").read_text()
+
+    # uvicorn shuts down cleanly, then re-raises the signal it caught.
+    assert stop(server) in (0, -signal.SIGTERM)
+    again = subprocess.run(
+        [str(MAMORI), "migrate"],
+        env={k: v for k, v in os.environ.items() if not k.startswith("MAMORI_")}
+        | {"MAMORI_DATA_DIR": str(server.data_dir)},
+        capture_output=True,
+        check=False,
+    )
+
+    assert again.returncode == 0, again.stderr
+    assert (server.data_dir / "secrets.json").read_text() == secrets_before
