@@ -235,3 +235,13 @@ def test_html_typed_into_a_form_is_shown_as_text(client):
 
     assert "<script>alert" not in response.text
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in response.text
+
+
+def test_in_production_the_development_outbox_does_not_exist(ctx):
+    from tests.core.helpers import app_client, with_settings
+
+    with app_client(with_settings(ctx, env="production")) as production:
+        response = production.get("/dev/outbox")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

@@ -111,25 +111,29 @@ def sign_up(
     check_new_password(settings, password, username, email.split("@")[0] if email else None)
     if find_by_username(db, username) is not None:
         raise UsernameTaken()
-    now = clock.now()
-    user = User(
-        username=username,
-        username_key=username.casefold(),
-        password_hash=ctx.hasher.hash(password),
-        password_changed_at=now,
-        locale=locale,
-        created_at=now,
-    )
-    holder_of_email = find_by_email(db, email) if email else None
-    if email and holder_of_email is None:
-        user.email, user.email_key = email, email_key(email)
-    if phone and find_by_phone(db, phone) is None:
-        user.phone = phone
-    try:
-        with db.begin_nested():
-            db.add(user)
-    except IntegrityError as exc:
-        raise UsernameTaken() from exc
+    password_hash = ctx.hasher.hash(password)
+    # A sign-up running at the same moment may take the username, e-mail or phone between
+    # the look-ups and the insert (PostgreSQL); look again, as if it had come first.
+    for _ in range(3):
+        if find_by_username(db, username) is not None:
+            raise UsernameTaken()
+        holder_of_email = find_by_email(db, email) if email else None
+        user = User(
+            username=username,
+            username_key=username.casefold(),
+            password_hash=password_hash,
+            password_changed_at=clock.now(),
+            locale=locale,
+            created_at=clock.now(),
+        )
+        if email and holder_of_email is None:
+            user.email, user.email_key = email, email_key(email)
+        if phone and find_by_phone(db, phone) is None:
+            user.phone = phone
+        if _inserted(db, user):
+            break
+    else:
+        raise UsernameTaken()
     record_event(db, clock, "account.signed_up", origin, user_id=user.id)
     if holder_of_email is not None:
         alert_user(
@@ -141,6 +145,16 @@ def sign_up(
             "It was not added to that account.",
         )
     return user
+
+
+def _inserted(db: Session, user: User) -> bool:
+    """Add the user unless a unique key is already taken (then nothing is added)."""
+    try:
+        with db.begin_nested():
+            db.add(user)
+    except IntegrityError:
+        return False
+    return True
 
 
 def find_by_username(db: Session, username: str) -> User | None:
