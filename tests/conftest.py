@@ -12,6 +12,7 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,9 +30,21 @@ from mamori.models import Base
 from mamori.settings import Settings
 
 POSTGRES_URL = os.environ.get("MAMORI_TEST_DATABASE_URL")
+# In CI every variant must run: a missing PostgreSQL, Redis or browser fails, never skips.
+REQUIRE_ALL = os.environ.get("MAMORI_REQUIRE_ALL") == "1" or os.environ.get("CI", "").lower() in {
+    "true",
+    "1",
+    "yes",
+}
 REDIS_URL = os.environ.get("MAMORI_TEST_REDIS_URL")
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery staple"
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} (CI or MAMORI_REQUIRE_ALL=1: no variant may skip)")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +59,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[str]:
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
+        skip_or_fail("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
     schema = f"mamori_test_{os.getpid()}_{secrets.token_hex(3)}"
     admin = Database(POSTGRES_URL)
     with admin.engine.begin() as connection:
@@ -102,9 +115,7 @@ def keyring() -> Keyring:
 
 
 @pytest.fixture
-def ctx(
-    database: Database, clock: MovableClock, settings: Settings, keyring: Keyring
-) -> Context:
+def ctx(database: Database, clock: MovableClock, settings: Settings, keyring: Keyring) -> Context:
     return Context(
         settings=settings,
         clock=clock,
@@ -123,13 +134,14 @@ def client(ctx: Context) -> Iterator[TestClient]:
 
 def redis_counters(clock: MovableClock) -> Counters:
     if not REDIS_URL:
-        pytest.skip("Redis variant: set MAMORI_TEST_REDIS_URL to run it")
+        skip_or_fail("Redis variant: set MAMORI_TEST_REDIS_URL to run it")
     return RedisCounters(REDIS_URL, clock, prefix=f"mamori-test:{secrets.token_hex(4)}:")
 
 
 def sign_up(client: TestClient, username: str = "hana", password: str = PASSWORD, **extra: str):
-    response = client.post("/api/v1/accounts", json={"username": username, "password": password,
-                                                     **extra})
+    response = client.post(
+        "/api/v1/accounts", json={"username": username, "password": password, **extra}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 

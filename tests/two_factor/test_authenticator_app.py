@@ -180,6 +180,7 @@ def test_hundred_failures_in_a_row_lock_the_second_factor(client, ctx, clock):
     _, secret, _ = user_with_app(client, clock)
     with ctx.database.session() as db:
         user = find_by_username(db, "hana")
+        assert user is not None
         for _ in range(99):
             record_second_factor_failure(db, ctx, user.id)
     clock.advance(hours=1)

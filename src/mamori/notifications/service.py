@@ -223,6 +223,8 @@ def alert_user(
     if not user.email:
         return None
     _ = translator(user.locale)
+    # Values such as a method's name are catalog messages too ("authenticator app").
+    values = {key: _(value) if isinstance(value, str) else value for key, value in values.items()}
     text = (
         _(body, **values)
         + "\n\n"
