@@ -124,6 +124,8 @@ def test_sign_up_is_in_the_audit_log_without_the_password(client, ctx):
     assert PASSWORD not in str(event.details)
 
 
-def test_me_without_a_token_is_401(client):
-    problem(client.get("/api/v1/me"), 401, "not_authenticated")
-    problem(client.get("/api/v1/me", headers=bearer("not-a-token")), 401, "not_authenticated")
+def test_me_without_a_token_is_401_and_says_a_bearer_token_would_do(client):
+    for headers in ({}, bearer("not-a-token"), {"Authorization": "Basic aGFuYTpwYXNz"}):
+        response = client.get("/api/v1/me", headers=headers)
+        problem(response, 401, "not_authenticated")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")

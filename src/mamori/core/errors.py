@@ -51,6 +51,10 @@ class InvalidRequest(MamoriError):
 class NotAuthenticated(MamoriError):
     code, status, title = "not_authenticated", 401, "Log in first"
 
+    def headers(self) -> dict[str, str]:
+        # RFC 9110 §15.5.2 / RFC 6750 §3: a 401 names the scheme that would work.
+        return {"WWW-Authenticate": 'Bearer realm="mamori"'}
+
 
 class ReauthenticationRequired(MamoriError):
     code, status, title = "reauthentication_required", 403, "Confirm it's you first"
