@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import phonenumbers
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -169,17 +169,32 @@ def find_by_phone(db: Session, phone: str) -> User | None:
     return db.scalar(select(User).where(User.phone == phone))
 
 
-def find_by_login(db: Session, login: str, default_region: str) -> User | None:
-    """What a person types to log in: username, e-mail or phone."""
+def login_key(login: str, default_region: str) -> str | None:
+    """What a person typed to log in, in the one form every notation of it shares:
+    "email:hana@example.com", "phone:+819012345678" or "username:hana" (None: nothing usable).
+
+    Lookups use it, and so can anything keyed by the typed login (throttles), so that
+    "090-1234-5678" and "+81 90 1234 5678" are always one and the same.
+    """
     cleaned = unicodedata.normalize("NFKC", login).strip()
     if not cleaned or len(cleaned) > 254 or "\x00" in cleaned:
         return None
     if "@" in cleaned:
-        return find_by_email(db, cleaned)
-    candidates = [User.username_key == cleaned.casefold()]
+        return f"email:{email_key(cleaned)}"
+    # Usernames of digits and periods are refused at sign-up, so a phone is never a username.
     with contextlib.suppress(InvalidPhone):
-        candidates.append(User.phone == normalize_phone(cleaned, default_region))
-    return db.scalar(select(User).where(or_(*candidates)).order_by(User.id).limit(1))
+        return f"phone:{normalize_phone(cleaned, default_region)}"
+    return f"username:{cleaned.casefold()}"
+
+
+def find_by_login(db: Session, login: str, default_region: str) -> User | None:
+    """What a person types to log in: username, e-mail or phone."""
+    key = login_key(login, default_region)
+    if key is None:
+        return None
+    kind, _, value = key.partition(":")
+    column = {"email": User.email_key, "phone": User.phone, "username": User.username_key}[kind]
+    return db.scalar(select(User).where(column == value))
 
 
 def get_user(db: Session, user_id: int) -> User | None:
