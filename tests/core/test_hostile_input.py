@@ -161,6 +161,20 @@ def test_malformed_json_is_422_invalid_request(hostile_client, ctx, body):
     assert count(ctx, User) == 0
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 60_000, b'{"login": ' + b"1" * 60_000 + b', "password": "x"}'],
+    ids=["nested-60000-deep", "a-60000-digit-number"],
+)
+def test_json_too_deep_or_too_big_to_parse_is_a_clear_4xx(hostile_client, body):
+    response = hostile_client.post(
+        "/api/v1/login", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code in (400, 422)
+    problem(response, response.status_code, "invalid_request")
+
+
 def test_missing_fields_are_named_in_the_problem(hostile_client):
     body = problem(post_json(hostile_client, "/api/v1/accounts", {}), 422, "invalid_request")
 

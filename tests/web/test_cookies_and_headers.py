@@ -73,6 +73,27 @@ def test_on_a_real_host_cookies_are_secure_with_the_host_prefix(ctx):
         assert browser.get("/accounts/center", follow_redirects=False).status_code == 200
 
 
+def test_the_session_cookie_lasts_as_long_as_the_session_may(client, ctx):
+    """Closing the browser does not log a person out; the server still ends idle sessions."""
+    sign_up(client)
+
+    cookie = log_in_on_the_page(client)["mamori_session"]
+
+    assert int(str(cookie["max-age"])) == ctx.settings.session_absolute_minutes * 60
+
+
+def test_the_language_cookie_is_secure_on_a_real_host(ctx):
+    with app_client(ctx, base_url="https://mamori.example") as browser:
+        page = browser.get("/login")
+        response = browser.post(
+            "/language",
+            data={"csrf_token": csrf_from(page), "lang": "ja", "next": "/login"},
+            follow_redirects=False,
+        )
+
+    assert set_cookies(response)["mamori_lang"]["secure"] is True
+
+
 def test_behind_a_tls_proxy_mamori_sees_http_and_still_marks_cookies_secure(ctx):
     with app_client(ctx, base_url="http://mamori.example") as browser:
         cookies = set_cookies(browser.get("/login"))

@@ -34,7 +34,9 @@ def test_a_browser_preferring_japanese_gets_japanese_pages(client, header):
     assert '<button name="lang" value="en" lang="en">English</button>' in page.text
 
 
-@pytest.mark.parametrize("header", [None, "en-US,en;q=0.9", "fr-FR", "ja;q=0.1, en"])
+@pytest.mark.parametrize(
+    "header", [None, "en-US,en;q=0.9", "fr-FR", "ja;q=0.1, en", "ja;q=0", "ja;q=0, fr"]
+)
 def test_other_browsers_get_english(client, header):
     headers = {"Accept-Language": header} if header else {}
 

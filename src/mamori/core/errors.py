@@ -180,7 +180,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        codes = {
+            400: "invalid_request",  # e.g. JSON nested too deep to parse
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }
         return problem(
             exc.status_code,
             codes.get(exc.status_code, "http_error"),

@@ -50,6 +50,8 @@ def negotiate(accept_language: str | None, default: str) -> str:
             weight = float(quality) if quality else 1.0
         except ValueError:
             continue
+        if not 0 < weight <= 1:  # q=0 means "not this one"; nan and inf mean nothing
+            continue
         if tag:
             preferred.append((weight, tag.strip()))
     preferred.sort(key=lambda item: -item[0])

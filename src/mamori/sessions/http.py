@@ -55,9 +55,13 @@ def web_caller(request: Request) -> Caller | None:
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    # The browser keeps the cookie as long as the server may keep the session, so closing
+    # the browser does not log a person out; idle and absolute limits hold on the server.
+    lifetime = request.app.state.ctx.settings.session_absolute_minutes * 60
     response.set_cookie(
         cookie_name(request, SESSION_COOKIE),
         token,
+        max_age=lifetime,
         httponly=True,
         secure=is_https(request),
         samesite="lax",

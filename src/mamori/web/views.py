@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from mamori.core.i18n import LOCALES
 from mamori.sessions.http import WebCaller
-from mamori.web.templating import LANG_COOKIE, check_csrf, safe_next
+from mamori.web.templating import LANG_COOKIE, check_csrf, is_https, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,11 +19,17 @@ def home(caller: WebCaller) -> RedirectResponse:
 
 @router.post("/language", dependencies=[Depends(check_csrf)])
 def choose_language(
-    lang: str = Form(max_length=8), next: str = Form("/", max_length=512)
+    request: Request, lang: str = Form(max_length=8), next: str = Form("/", max_length=512)
 ) -> RedirectResponse:
     response = RedirectResponse(safe_next(next), status_code=303)
     if lang in LOCALES:
         response.set_cookie(
-            LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True, path="/"
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            httponly=True,
+            secure=is_https(request),
+            path="/",
         )
     return response
