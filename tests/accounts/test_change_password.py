@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.core.helpers import clock_of, events, problem
 
@@ -124,3 +126,17 @@ def test_changing_the_password_needs_a_session(client):
         "not_authenticated",
     )
     assert log_in(client, password=PASSWORD)
+
+
+def test_an_app_user_who_signed_up_in_japanese_is_alerted_in_japanese(client):
+    response = client.post(
+        "/api/v1/accounts",
+        json={"username": "hana", "password": PASSWORD, "email": "hana@example.com"},
+        headers={"Accept-Language": "ja-JP,ja;q=0.9"},
+    )
+    assert response.status_code == 201
+
+    change(client, log_in(client))
+
+    [alert] = client.get("/dev/outbox").json()
+    assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", alert["subject"] + alert["body"])

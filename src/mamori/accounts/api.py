@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from mamori.accounts import service
@@ -11,6 +11,7 @@ from mamori.core.errors import NotAuthenticated
 from mamori.sessions.http import ApiCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import end_other_sessions
+from mamori.web.templating import request_locale
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -51,7 +52,9 @@ class PasswordChange(BaseModel):
         },
     },
 )
-def create_account(body: SignUpRequest, ctx: Ctx, origin: RequestOrigin) -> AccountOut:
+def create_account(
+    request: Request, body: SignUpRequest, ctx: Ctx, origin: RequestOrigin
+) -> AccountOut:
     with ctx.database.session() as db:
         user = service.sign_up(
             db,
@@ -61,6 +64,8 @@ def create_account(body: SignUpRequest, ctx: Ctx, origin: RequestOrigin) -> Acco
             password=body.password,
             email=body.email,
             phone=body.phone,
+            # Alerts are written in the language the app asked in (Accept-Language).
+            locale=request_locale(request),
         )
         return AccountOut(id=user.id, username=user.username)
 
