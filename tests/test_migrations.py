@@ -21,7 +21,7 @@ from sqlalchemy import inspect, text
 from mamori.core.db import Database
 from mamori.core.migrate import alembic_config, upgrade
 from mamori.models import Base
-from tests.conftest import POSTGRES_URL, postgres_url
+from tests.conftest import POSTGRES_URL, postgres_url, skip_or_fail
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,7 +32,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[D
         database.engine.dispose()
         return
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
+        skip_or_fail("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
     schema = f"mamori_migrations_{secrets.token_hex(4)}"
     admin = Database(POSTGRES_URL)
     with admin.engine.begin() as connection:
