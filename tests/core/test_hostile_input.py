@@ -453,6 +453,26 @@ def test_every_form_survives_hostile_fields(browser):
     assert not broken, "\n".join(broken)
 
 
+@pytest.mark.parametrize("field", ["username", "email", "phone"])
+def test_the_sign_up_page_refuses_hostile_fields_and_stores_nothing(hostile_client, ctx, field):
+    token = csrf_from(hostile_client.get("/signup"))
+    for value in FORM_HOSTILE:
+        if field != "username" and not unquote(value).strip():
+            continue  # an empty e-mail or phone is simply "not given"
+        fields = {"username": "hana", "password": PASSWORD, "email": "", "phone": "", field: value}
+        response = hostile_client.post(
+            "/signup",
+            content="&".join(f"{k}={quote(v) if k != field else v}" for k, v in fields.items())
+            + f"&csrf_token={token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            follow_redirects=False,
+        )
+        assert 400 <= response.status_code < 500, f"{field}={unquote(value)[:20]!r}"
+        assert "<script>alert(1)</script>" not in response.text
+    assert count(ctx, User) == 0
+    assert count(ctx, LoginSession) == 0
+
+
 def test_every_form_refuses_10_mb(browser):
     token = csrf_from(browser.get("/login"))
     for route in form_routes(browser):
