@@ -231,12 +231,6 @@ def test_the_login_page_shows_the_wait_in_words(throttled):
     assert "Try again in 1 min." in blocked.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="login/service.py account_subject keys unknown logins by the raw typed text, so "
-    "one phone in two notations is one counter only when registered; "
-    "fix: key by accounts.service.login_key(login, region)",
-)
 def test_the_wait_does_not_reveal_whether_a_phone_number_is_registered(office, throttled):
     sign_up(office, "hana", phone="090-1234-5678")
     fail(office, 5, "090-1234-5678")
@@ -248,11 +242,6 @@ def test_the_wait_does_not_reveal_whether_a_phone_number_is_registered(office, t
     assert registered.status_code == unregistered.status_code
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="login/service.py account_subject counts a known account's failures under its id "
-    "whatever identifier was typed, so a wait on the username shows which e-mail is its own",
-)
 def test_the_wait_does_not_reveal_which_e_mail_belongs_to_a_username(office, throttled):
     sign_up(office, "hana", email="hana@example.com")
     sign_up(office, "kenji")

@@ -48,7 +48,13 @@ class VerifyRequest(BaseModel):
 ChallengeId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
-@router.post("/login", responses={401: {"description": "invalid_credentials"}})
+@router.post(
+    "/login",
+    responses={
+        401: {"description": "invalid_credentials"},
+        429: {"description": "too_many_attempts (with Retry-After)"},
+    },
+)
 def log_in(
     body: LoginRequest, ctx: Ctx, origin: RequestOrigin
 ) -> Authenticated | TwoFactorRequired:
