@@ -15,12 +15,19 @@ from mamori.backup_codes import service as backup_codes
 from mamori.codes import service as codes
 from mamori.context import Context
 from mamori.core.crypto import Keyring, new_token, token_digest
-from mamori.core.errors import ChallengeExpired, CodeAlreadyUsed, InvalidCode, MamoriError
+from mamori.core.errors import (
+    ChallengeExpired,
+    CodeAlreadyUsed,
+    InvalidCode,
+    MamoriError,
+    NotAuthenticated,
+)
 from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
 from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
-from mamori.sessions.service import NewSession, start_session
+from mamori.sessions.models import LoginSession
+from mamori.sessions.service import NewSession, mark_reauthenticated, start_session
 from mamori.settings import Settings
 from mamori.totp import service as totp
 from mamori.totp.errors import ClockOutOfSync
@@ -316,3 +323,46 @@ def challenge_methods(db: Session, ctx: Context, token: str) -> list[str]:
     """What the challenge page offers; ChallengeExpired when the login must start over."""
     _, user = challenge_user(db, ctx, token)
     return two_factor.login_methods(db, ctx, user)
+
+
+def reauthenticate_with_second_factor(
+    db: Session, ctx: Context, origin: Origin, session_id: int, method: str, code: str
+) -> None:
+    """ "Confirm it's you" with the app or a backup code instead of the password.
+
+    The same failure counter as the login challenge guards it, so a stolen session
+    cannot guess codes faster than an attacker at the login page.
+    """
+    session = db.get(LoginSession, session_id)
+    user = get_user(db, session.user_id) if session else None
+    if session is None or user is None:
+        raise NotAuthenticated()
+    if method not in ("totp", "backup_code") or method not in two_factor.login_methods(
+        db, ctx, user
+    ):
+        raise MethodNotAvailable()
+    check_second_factor_allowed(db, ctx, user.id)
+    try:
+        if method == "totp":
+            totp.verify_totp(db, ctx, user.id, code)
+        else:
+            backup_codes.use_backup_code(db, ctx, origin, user, code)
+    except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync) as error:
+        failures = two_factor.record_second_factor_failure(db, ctx, user.id)
+        record_event(
+            db,
+            ctx.clock,
+            "reauthentication.failed",
+            origin,
+            user_id=user.id,
+            outcome="failure",
+            factor=method,
+            reason=error.code,
+            consecutive_failures=failures,
+        )
+        raise
+    two_factor.clear_second_factor_failures(db, ctx, user.id)
+    mark_reauthenticated(ctx.clock, session)
+    record_event(
+        db, ctx.clock, "reauthentication.succeeded", origin, user_id=user.id, factor=method
+    )

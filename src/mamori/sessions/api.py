@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Path, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from mamori.core.deps import Ctx, RequestOrigin
+from mamori.login.service import reauthenticate_with_second_factor
 from mamori.sessions import service
 from mamori.sessions.devices import describe_device
 from mamori.sessions.http import ApiCaller
@@ -31,7 +33,18 @@ class SessionList(BaseModel):
 
 
 class ReauthenticateRequest(BaseModel):
-    password: str = Field(min_length=1, max_length=4096)
+    """The password, or a second factor: `method` (totp or backup_code) with its `code`."""
+
+    password: str | None = Field(default=None, min_length=1, max_length=4096)
+    method: Literal["totp", "backup_code"] | None = None
+    code: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> ReauthenticateRequest:
+        with_code = self.method is not None and self.code is not None
+        if (self.password is None) == (not with_code):
+            raise ValueError("send either password, or method and code")
+        return self
 
 
 @router.get("/sessions")
@@ -74,7 +87,9 @@ def end_session(
     "/reauthenticate",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
+        400: {"description": "invalid_code, clock_out_of_sync, method_not_available"},
         401: {"description": "not_authenticated; invalid_credentials: the password"},
+        409: {"description": "code_already_used"},
         429: {"description": "too_many_attempts (Retry-After)"},
     },
 )
@@ -82,5 +97,11 @@ def reauthenticate(
     body: ReauthenticateRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Response:
     with ctx.database.session() as db:
-        reauthenticate_with_password(db, ctx, origin, caller.session_id, body.password)
+        if body.password is not None:
+            reauthenticate_with_password(db, ctx, origin, caller.session_id, body.password)
+        else:
+            assert body.method is not None and body.code is not None
+            reauthenticate_with_second_factor(
+                db, ctx, origin, caller.session_id, body.method, body.code
+            )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
