@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Failed password logins. Successes are never counted.
     login_ip_failures: int = Field(default=100, ge=1)
     login_ip_window_minutes: int = Field(default=15, ge=1)
+    # Every sign-up costs an argon2id hash: sign-ups (not only failed ones) per IP per hour.
+    signup_ip_per_hour: int = Field(default=30, ge=1)
     login_account_free_failures: int = Field(default=5, ge=1)
     login_account_max_delay_seconds: int = Field(default=15 * 60, ge=1)
 

@@ -88,6 +88,15 @@ def check_new_password(settings: Settings, password: str, *context: str | None) 
         )
 
 
+def signup_policy(settings: Settings) -> Policy:
+    return Policy(
+        name="signup-ip",
+        window=timedelta(hours=1),
+        free=settings.signup_ip_per_hour,
+        max_delay=timedelta(hours=1),
+    )
+
+
 def sign_up(
     db: Session,
     ctx: Context,
@@ -105,10 +114,13 @@ def sign_up(
     the answer is the same either way; the address's owner is told someone tried.
     """
     settings, clock = ctx.settings, ctx.clock
+    ctx.throttle.check(db, signup_policy(settings), origin.ip or "unknown")
     username = normalize_username(username)
     email = normalize_email(email) if email else None
     phone = normalize_phone(phone, settings.default_phone_region) if phone else None
     check_new_password(settings, password, username, email.split("@")[0] if email else None)
+    # Counted before the hash, whatever the outcome: the hash is the cost being limited.
+    ctx.throttle.record_failure(db, signup_policy(settings), origin.ip or "unknown")
     if find_by_username(db, username) is not None:
         raise UsernameTaken()
     password_hash = ctx.hasher.hash(password)
