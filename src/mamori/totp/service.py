@@ -119,15 +119,16 @@ def normalize_totp(typed: str) -> str:
     return cleaned
 
 
-def _code_at(secret: str, step: int) -> str:
-    return str(pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).generate_otp(step))
+def code_at(secret: str, step: int, digits: int = DIGITS) -> str:
+    """The code an app shows for a time step (RFC 6238, HMAC-SHA1)."""
+    return str(pyotp.TOTP(secret, digits=digits, interval=STEP_SECONDS).generate_otp(step))
 
 
 def _matching_step(secret: str, code: str, now_step: int, reach: int) -> int | None:
     matched = None
     for step in range(now_step - reach, now_step + reach + 1):
         # Check every step (no early exit), so timing says nothing about which matched.
-        if hmac.compare_digest(_code_at(secret, step), code) and matched is None:
+        if hmac.compare_digest(code_at(secret, step), code) and matched is None:
             matched = step
     return matched
 
