@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from mamori.accounts.errors import WrongPassword
+from mamori.accounts.models import User
 from mamori.accounts.service import confirm_password, get_user
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.errors import NotAuthenticated
 from mamori.sessions.models import LoginSession
-from mamori.sessions.service import mark_reauthenticated
+from mamori.sessions.service import mark_reauthenticated, require_recent_reauthentication
 
 
 def reauthenticate_with_password(
@@ -35,3 +36,14 @@ def reauthenticate_with_password(
     record_event(
         db, ctx.clock, "reauthentication.succeeded", origin, user_id=user.id, factor="password"
     )
+
+
+def recently_reauthenticated_user(db: Session, ctx: Context, session_id: int) -> User:
+    """The session's user, if they confirmed it's them within the window; otherwise
+    ReauthenticationRequired. One lookup, inside the caller's unit of work."""
+    session = db.get(LoginSession, session_id)
+    user = get_user(db, session.user_id) if session else None
+    if session is None or user is None:
+        raise NotAuthenticated()
+    require_recent_reauthentication(ctx.clock, ctx.settings, session)
+    return user

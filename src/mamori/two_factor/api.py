@@ -10,10 +10,8 @@ from pydantic import BaseModel, Field
 
 from mamori.accounts.service import get_user
 from mamori.core.deps import Ctx, RequestOrigin
-from mamori.core.errors import NotAuthenticated
-from mamori.sessions.http import ApiCaller, Caller
-from mamori.sessions.models import LoginSession
-from mamori.sessions.service import require_recent_reauthentication
+from mamori.sessions.http import ApiCaller
+from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.totp import service as totp
 from mamori.two_factor import service
 
@@ -50,14 +48,6 @@ class DefaultMethod(BaseModel):
     method: Literal["totp", "sms"]
 
 
-def _require_reauthentication(ctx: Ctx, caller: Caller) -> None:
-    with ctx.database.session() as db:
-        session = db.get(LoginSession, caller.session_id)
-        if session is None:
-            raise NotAuthenticated()
-        require_recent_reauthentication(ctx.clock, ctx.settings, session)
-
-
 @router.get("")
 def two_factor_status(ctx: Ctx, caller: ApiCaller) -> TwoFactorStatus:
     with ctx.database.session() as db:
@@ -72,10 +62,8 @@ def two_factor_status(ctx: Ctx, caller: ApiCaller) -> TwoFactorStatus:
 
 @router.post("/totp", responses=REAUTH)
 def start_authenticator(ctx: Ctx, caller: ApiCaller) -> TotpEnrollment:
-    _require_reauthentication(ctx, caller)
     with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        assert user is not None
+        user = recently_reauthenticated_user(db, ctx, caller.session_id)
         enrollment = totp.start_enrollment(db, ctx, user.id, user.username)
     return TotpEnrollment(
         secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri, qr_svg=enrollment.qr_svg
@@ -86,10 +74,8 @@ def start_authenticator(ctx: Ctx, caller: ApiCaller) -> TotpEnrollment:
 def confirm_authenticator(
     body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Enabled:
-    _require_reauthentication(ctx, caller)
     with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        assert user is not None
+        user = recently_reauthenticated_user(db, ctx, caller.session_id)
         codes = service.confirm_authenticator(db, ctx, origin, user, body.code)
     return Enabled(backup_codes=codes)
 
@@ -98,10 +84,8 @@ def confirm_authenticator(
 def start_text_messages(
     body: PhoneRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Response:
-    _require_reauthentication(ctx, caller)
     with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        assert user is not None
+        user = recently_reauthenticated_user(db, ctx, caller.session_id)
         service.start_phone_enrollment(db, ctx, origin, user, body.phone)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
@@ -110,10 +94,8 @@ def start_text_messages(
 def confirm_text_messages(
     body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Enabled:
-    _require_reauthentication(ctx, caller)
     with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        assert user is not None
+        user = recently_reauthenticated_user(db, ctx, caller.session_id)
         codes = service.confirm_phone_enrollment(db, ctx, origin, user, body.code)
     return Enabled(backup_codes=codes)
 
@@ -133,19 +115,15 @@ def choose_default(
 def remove_method(
     method: Literal["totp", "sms"], ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Response:
-    _require_reauthentication(ctx, caller)
     with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        assert user is not None
+        user = recently_reauthenticated_user(db, ctx, caller.session_id)
         service.remove_method(db, ctx, origin, user, method)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=REAUTH)
 def turn_off(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
-    _require_reauthentication(ctx, caller)
     with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        assert user is not None
+        user = recently_reauthenticated_user(db, ctx, caller.session_id)
         service.turn_off_two_factor(db, ctx, origin, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -15,8 +15,7 @@ from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError, ReauthenticationRequired
 from mamori.core.i18n import translator
 from mamori.sessions.http import Caller, WebCaller
-from mamori.sessions.models import LoginSession
-from mamori.sessions.service import require_recent_reauthentication
+from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.totp import service as totp
 from mamori.two_factor import service
 from mamori.web.templating import check_csrf, error_text, render, request_locale
@@ -33,18 +32,6 @@ def _to_login(path: str) -> RedirectResponse:
 
 def _to_reauthenticate(path: str) -> RedirectResponse:
     return RedirectResponse(f"/reauthenticate?next={quote(path)}", status_code=303)
-
-
-def _recently_reauthenticated(ctx: Context, caller: Caller) -> bool:
-    with ctx.database.session() as db:
-        session = db.get(LoginSession, caller.session_id)
-        if session is None:
-            return False
-        try:
-            require_recent_reauthentication(ctx.clock, ctx.settings, session)
-        except ReauthenticationRequired:
-            return False
-    return True
 
 
 def _overview(request: Request, ctx: Context, caller: Caller, **values: Any) -> Response:
@@ -76,12 +63,12 @@ def two_factor_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
 def authenticator_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
     if caller is None:
         return _to_login(APP)
-    if not _recently_reauthenticated(ctx, caller):
+    try:
+        with ctx.database.session() as db:
+            user = recently_reauthenticated_user(db, ctx, caller.session_id)
+            enrollment = totp.start_enrollment(db, ctx, user.id, user.username)
+    except ReauthenticationRequired:
         return _to_reauthenticate(APP)
-    with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        assert user is not None
-        enrollment = totp.start_enrollment(db, ctx, user.id, user.username)
     return render(
         request,
         "two_factor/authenticator.html",
@@ -102,13 +89,12 @@ def confirm_authenticator(
 ) -> Response:
     if caller is None:
         return _to_login(APP)
-    if not _recently_reauthenticated(ctx, caller):
-        return _to_reauthenticate(APP)
     try:
         with ctx.database.session() as db:
-            user = get_user(db, caller.user_id)
-            assert user is not None
+            user = recently_reauthenticated_user(db, ctx, caller.session_id)
             codes = service.confirm_authenticator(db, ctx, origin, user, code)
+    except ReauthenticationRequired:
+        return _to_reauthenticate(APP)
     except MamoriError as error:
         return render(
             request,
@@ -132,7 +118,10 @@ def _turned_on(request: Request, ctx: Context, caller: Caller, codes: list[str])
 def text_message_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
     if caller is None:
         return _to_login(TEXT)
-    if not _recently_reauthenticated(ctx, caller):
+    try:
+        with ctx.database.session() as db:
+            recently_reauthenticated_user(db, ctx, caller.session_id)
+    except ReauthenticationRequired:
         return _to_reauthenticate(TEXT)
     return render(request, "two_factor/text_message.html", step="phone")
 
@@ -147,13 +136,12 @@ def send_phone_code(
 ) -> Response:
     if caller is None:
         return _to_login(TEXT)
-    if not _recently_reauthenticated(ctx, caller):
-        return _to_reauthenticate(TEXT)
     try:
         with ctx.database.session() as db:
-            user = get_user(db, caller.user_id)
-            assert user is not None
+            user = recently_reauthenticated_user(db, ctx, caller.session_id)
             number = service.start_phone_enrollment(db, ctx, origin, user, phone)
+    except ReauthenticationRequired:
+        return _to_reauthenticate(TEXT)
     except MamoriError as error:
         return render(
             request,
@@ -176,13 +164,12 @@ def confirm_phone(
 ) -> Response:
     if caller is None:
         return _to_login(TEXT)
-    if not _recently_reauthenticated(ctx, caller):
-        return _to_reauthenticate(TEXT)
     try:
         with ctx.database.session() as db:
-            user = get_user(db, caller.user_id)
-            assert user is not None
+            user = recently_reauthenticated_user(db, ctx, caller.session_id)
             codes = service.confirm_phone_enrollment(db, ctx, origin, user, code)
+    except ReauthenticationRequired:
+        return _to_reauthenticate(TEXT)
     except MamoriError as error:
         return render(
             request,
@@ -224,13 +211,12 @@ def remove_method(
 ) -> Response:
     if caller is None:
         return _to_login(PAGE)
-    if not _recently_reauthenticated(ctx, caller):
-        return _to_reauthenticate(PAGE)
     try:
         with ctx.database.session() as db:
-            user = get_user(db, caller.user_id)
-            assert user is not None
+            user = recently_reauthenticated_user(db, ctx, caller.session_id)
             service.remove_method(db, ctx, origin, user, method)
+    except ReauthenticationRequired:
+        return _to_reauthenticate(PAGE)
     except MamoriError as error:
         return _overview(request, ctx, caller, error=error_text(request, error))
     return RedirectResponse(PAGE, status_code=303)
@@ -240,10 +226,10 @@ def remove_method(
 def turn_off(request: Request, ctx: Ctx, origin: RequestOrigin, caller: WebCaller) -> Response:
     if caller is None:
         return _to_login(PAGE)
-    if not _recently_reauthenticated(ctx, caller):
+    try:
+        with ctx.database.session() as db:
+            user = recently_reauthenticated_user(db, ctx, caller.session_id)
+            service.turn_off_two_factor(db, ctx, origin, user)
+    except ReauthenticationRequired:
         return _to_reauthenticate(PAGE)
-    with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        assert user is not None
-        service.turn_off_two_factor(db, ctx, origin, user)
     return RedirectResponse(PAGE, status_code=303)
