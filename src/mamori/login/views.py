@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from mamori.context import Context
 from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import ChallengeExpired, MamoriError
 from mamori.core.i18n import translator
@@ -92,11 +93,12 @@ def _start_over(request: Request) -> Response:
 def _challenge_page(
     request: Request, methods: list[str], method: str, status_code: int = 200, **values: Any
 ) -> Response:
+    """The page for `method`, or for the default method when that one is not offered."""
     return render(
         request,
         "login/challenge.html",
         status_code=status_code,
-        method=method,
+        method=method if method in methods else methods[0],
         methods=methods,
         **values,
     )
@@ -109,8 +111,21 @@ def challenge_page(request: Request, ctx: Ctx, method: str = "") -> Response:
             methods = service.challenge_methods(db, ctx, _challenge_token(request))
     except ChallengeExpired:
         return _start_over(request)
-    chosen = method if method in methods else methods[0]
-    return _challenge_page(request, methods, chosen)
+    return _challenge_page(request, methods, method)
+
+
+def _challenge_error(
+    request: Request, ctx: Context, token: str, method: str, error: MamoriError
+) -> Response:
+    """The challenge page again with what went wrong, unless the login must start over."""
+    try:
+        with ctx.database.session() as db:
+            methods = service.challenge_methods(db, ctx, token)
+    except ChallengeExpired:
+        return _start_over(request)
+    return _challenge_page(
+        request, methods, method, status_code=error.status, error=error_text(request, error)
+    )
 
 
 @router.get("/login/two-factor/methods")
@@ -131,19 +146,12 @@ def send_code(
     _ = translator(request_locale(request))
     try:
         with ctx.database.session() as db:
-            methods = service.challenge_methods(db, ctx, token)
-        with ctx.database.session() as db:
             masked = service.send_login_code(db, ctx, origin, token, method)
+            methods = service.challenge_methods(db, ctx, token)
     except ChallengeExpired:
         return _start_over(request)
     except MamoriError as error:
-        return _challenge_page(
-            request,
-            methods,
-            method if method in methods else methods[0],
-            status_code=error.status,
-            error=error_text(request, error),
-        )
+        return _challenge_error(request, ctx, token, method, error)
     return _challenge_page(
         request,
         methods,
@@ -164,19 +172,11 @@ def verify_code(
     token = _challenge_token(request)
     try:
         with ctx.database.session() as db:
-            methods = service.challenge_methods(db, ctx, token)
-        with ctx.database.session() as db:
             result = service.verify_second_factor(db, ctx, origin, token, method, code)
     except ChallengeExpired:
         return _start_over(request)
     except MamoriError as error:
-        return _challenge_page(
-            request,
-            methods,
-            method if method in methods else methods[0],
-            status_code=error.status,
-            error=error_text(request, error),
-        )
+        return _challenge_error(request, ctx, token, method, error)
     target = "/accounts/center"
     if result.backup_codes_left == 0:
         target = "/accounts/center/password-and-security/two-factor/backup-codes?last_used=1"
