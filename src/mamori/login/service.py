@@ -20,13 +20,12 @@ from mamori.core.errors import (
     CodeAlreadyUsed,
     InvalidCode,
     MamoriError,
-    NotAuthenticated,
 )
 from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
 from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
-from mamori.sessions.models import LoginSession
+from mamori.sessions.reauthentication import session_and_user
 from mamori.sessions.service import NewSession, mark_reauthenticated, start_session
 from mamori.settings import Settings
 from mamori.totp import service as totp
@@ -333,10 +332,7 @@ def reauthenticate_with_second_factor(
     The same failure counter as the login challenge guards it, so a stolen session
     cannot guess codes faster than an attacker at the login page.
     """
-    session = db.get(LoginSession, session_id)
-    user = get_user(db, session.user_id) if session else None
-    if session is None or user is None:
-        raise NotAuthenticated()
+    session, user = session_and_user(db, session_id)
     if method not in ("totp", "backup_code") or method not in two_factor.login_methods(
         db, ctx, user
     ):

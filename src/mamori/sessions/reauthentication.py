@@ -14,13 +14,18 @@ from mamori.sessions.models import LoginSession
 from mamori.sessions.service import mark_reauthenticated, require_recent_reauthentication
 
 
-def reauthenticate_with_password(
-    db: Session, ctx: Context, origin: Origin, session_id: int, password: str
-) -> None:
+def session_and_user(db: Session, session_id: int) -> tuple[LoginSession, User]:
     session = db.get(LoginSession, session_id)
     user = get_user(db, session.user_id) if session else None
     if session is None or user is None:
         raise NotAuthenticated()
+    return session, user
+
+
+def reauthenticate_with_password(
+    db: Session, ctx: Context, origin: Origin, session_id: int, password: str
+) -> None:
+    session, user = session_and_user(db, session_id)
     if not confirm_password(db, ctx, user, password):
         record_event(
             db,
@@ -41,9 +46,6 @@ def reauthenticate_with_password(
 def recently_reauthenticated_user(db: Session, ctx: Context, session_id: int) -> User:
     """The session's user, if they confirmed it's them within the window; otherwise
     ReauthenticationRequired. One lookup, inside the caller's unit of work."""
-    session = db.get(LoginSession, session_id)
-    user = get_user(db, session.user_id) if session else None
-    if session is None or user is None:
-        raise NotAuthenticated()
+    session, user = session_and_user(db, session_id)
     require_recent_reauthentication(ctx.clock, ctx.settings, session)
     return user
