@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from babel.messages.pofile import read_po
 from jinja2 import Environment, nodes
 
 from mamori.core import i18n
@@ -178,13 +177,9 @@ def user_visible_messages() -> dict[str, list[str]]:
 
 
 def japanese_catalog() -> dict[str, str]:
-    with CATALOG.open("rb") as handle:
-        catalog = read_po(handle, locale="ja")
-    return {
-        str(message.id): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy
-    }
+    """Every ja catalog file together (messages.po and one per feature)."""
+    i18n._catalog.cache_clear()
+    return i18n._catalog("ja")
 
 
 def untranslated() -> dict[str, list[str]]:

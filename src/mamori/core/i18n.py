@@ -17,16 +17,17 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 @cache
 def _catalog(locale: str) -> dict[str, str]:
-    path = CATALOG_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
-    return {
-        str(message.id): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy
-    }
+    # One catalog file per feature may sit beside messages.po (recovery.po, …): all are read.
+    found: dict[str, str] = {}
+    for path in sorted((CATALOG_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        found.update(
+            (str(message.id), str(message.string))
+            for message in catalog
+            if message.id and message.string and not message.fuzzy
+        )
+    return found
 
 
 def translator(locale: str) -> Callable[..., str]:
