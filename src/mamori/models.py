@@ -8,6 +8,7 @@ from mamori.core.db import Base
 from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
+from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.sessions.models import LoginSession
 from mamori.totp.models import Authenticator
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
@@ -22,6 +23,8 @@ __all__ = [
     "LoginSession",
     "OutboxMessage",
     "PhoneMethod",
+    "RecoveryAttempt",
+    "RecoveryProof",
     "SecurityCode",
     "ThrottleCounter",
     "TwoFactorSettings",

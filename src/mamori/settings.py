@@ -90,6 +90,17 @@ class Settings(BaseSettings):
     security_code_sends_per_ip_hour: int = Field(default=30, ge=1)
     sms_sends_per_hour: int = Field(default=1000, ge=1)  # all numbers together: SMS pumping
 
+    # "Can't log in?" recovery (NIST SP 800-63B-4 §4.2).
+    recovery_attempt_hours: int = Field(default=24, ge=1, le=72)
+    # A recovery that removes or replaces a second factor waits this long, while every
+    # address and session is told and can cancel it.
+    recovery_holding_hours: int = Field(default=72, ge=0, le=720)
+    recovery_starts_per_ip_hour: int = Field(default=20, ge=1)
+    recovery_starts_per_account_hour: int = Field(default=5, ge=1)
+    # Trusted contacts: how many must vouch, and how long their codes live.
+    trusted_contacts_threshold: int = Field(default=3, ge=2, le=5)
+    trusted_contact_code_hours: int = Field(default=24, ge=1, le=72)
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
