@@ -26,7 +26,10 @@ from mamori.core.throttle import Throttle, make_counters
 from mamori.login import api as login_api
 from mamori.login import views as login_views
 from mamori.notifications import api as notifications_api
+from mamori.recovery import api as recovery_api
+from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
+from mamori.security import review as security_review
 from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
 from mamori.settings import Settings
@@ -83,6 +86,9 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         security_api.router,
         backup_codes_api.router,
         backup_codes_views.router,
+        recovery_api.router,
+        recovery_views.router,
+        security_review.router,
     ):
         app.include_router(router)
 

@@ -9,6 +9,7 @@ from mamori.accounts import service
 from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
+from mamori.recovery.service import pending_recoveries
 from mamori.sessions.http import WebCaller, set_session_cookie
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import active_sessions, end_other_sessions, start_session
@@ -71,7 +72,8 @@ def accounts_center(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
         return login_redirect(CENTER)
     with ctx.database.session() as db:
         user = service.get_user(db, caller.user_id)
-    return render(request, "accounts/center.html", user=user)
+        recoveries = pending_recoveries(db, ctx, caller.user_id)
+    return render(request, "accounts/center.html", user=user, recoveries=recoveries)
 
 
 @router.get(SECURITY)
@@ -81,8 +83,13 @@ def password_and_security(request: Request, ctx: Ctx, caller: WebCaller) -> Resp
     with ctx.database.session() as db:
         user = service.get_user(db, caller.user_id)
         sessions = active_sessions(db, ctx.clock, ctx.settings, caller.user_id)
+        recoveries = pending_recoveries(db, ctx, caller.user_id)
     return render(
-        request, "accounts/password_and_security.html", user=user, session_count=len(sessions)
+        request,
+        "accounts/password_and_security.html",
+        user=user,
+        session_count=len(sessions),
+        recoveries=recoveries,
     )
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -343,7 +343,7 @@ def send_recovery_code(
     channel: codes.Channel = "sms" if option == "sms" else "email"
     user = attempt_user(db, attempt)
     real = _confirmed_destination(db, user, channel) if user else None
-    return codes.send_security_code(
+    sent = codes.send_security_code(
         db,
         ctx,
         origin,
@@ -355,6 +355,8 @@ def send_recovery_code(
         locale=user.locale if user else "en",
         deliver=real is not None,
     )
+    # Named as offered, so an unknown address reads exactly like a known one.
+    return replace(sent, destination=offered[option].masked)
 
 
 def prove_with_code(
