@@ -1,10 +1,10 @@
-"""The operator's command line: serve, migrate, users, audit."""
+"""The operator's command line: serve, migrate, users, audit, recovery."""
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -15,11 +15,16 @@ from mamori.backup_codes.service import remaining_codes
 from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
 from mamori.core.migrate import upgrade
+from mamori.recovery.cli import commands as recovery_commands
 from mamori.settings import Settings
+
+if TYPE_CHECKING:
+    from mamori.context import Context
 
 app = typer.Typer(help="mamori: self-hosted account security.", no_args_is_help=True)
 users = typer.Typer(help="Look up and manage accounts.", no_args_is_help=True)
 app.add_typer(users, name="users")
+app.add_typer(recovery_commands, name="recovery")
 
 
 def _prepare(settings: Settings) -> Database:
@@ -29,6 +34,14 @@ def _prepare(settings: Settings) -> Database:
     database = Database(settings.resolved_database_url)
     upgrade(database.engine)
     return database
+
+
+def context_from_environment(settings: Settings) -> Context:
+    """What commands that act like the server need: the same context `serve` builds."""
+    from mamori.app import build_context
+
+    _prepare(settings).engine.dispose()
+    return build_context(settings)
 
 
 def create_app_from_environment() -> object:
