@@ -258,9 +258,10 @@ def _attempt_for(db: Session, token: str) -> RecoveryAttempt | None:
 
 
 def _check_stamp(db: Session, attempt: RecoveryAttempt) -> None:
+    # The lookup runs for an unknown account too, so both take the same time.
+    user = get_user(db, attempt.user_id or 0)
     if attempt.user_id is None:
         return
-    user = get_user(db, attempt.user_id)
     if (
         user is None
         or user.disabled_at is not None
