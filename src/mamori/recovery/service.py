@@ -544,7 +544,7 @@ def _hold(
         origin,
         user,
         "Your account is being recovered",
-        "Someone completed a recovery of your account %(username)s. On %(when)s UTC "
+        "Someone finished the steps to recover your account %(username)s. On %(when)s UTC "
         "it will set a new password, turn off two-factor authentication and log out "
         "every device. If this wasn't you, cancel it now: %(cancel)s — or log in and "
         "cancel it under Password and security.",
@@ -602,27 +602,33 @@ def _finish(
         recovery=attempt.public_id,
         removed_second_factor=removed_second_factor,
     )
+    review = f"{ctx.settings.base_url.rstrip('/')}/accounts/center/security-review"
+    # Literal messages in each branch, so the catalog check sees both.
     if removed_second_factor:
-        body = (
+        _alert_everywhere(
+            db,
+            ctx,
+            origin,
+            user,
+            "Your account was recovered",
             "Your account %(username)s was recovered: it has a new password, two-factor "
             "authentication is off and every device was logged out. Log in and review "
-            "your security: %(review)s"
+            "your security: %(review)s",
+            username=user.username,
+            review=review,
         )
-    else:
-        body = (
-            "The password of your account %(username)s was reset through account "
-            "recovery and every device was logged out. Log in and review your "
-            "security: %(review)s"
-        )
+        return
     _alert_everywhere(
         db,
         ctx,
         origin,
         user,
         "Your account was recovered",
-        body,
+        "The password of your account %(username)s was reset through account "
+        "recovery and every device was logged out. Log in and review your "
+        "security: %(review)s",
         username=user.username,
-        review=f"{ctx.settings.base_url.rstrip('/')}/accounts/center/security-review",
+        review=review,
     )
 
 
