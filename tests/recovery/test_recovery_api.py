@@ -500,3 +500,21 @@ def test_hostile_codes_and_ids_are_refused_without_harm(client, ctx):
         "cancel_link_expired",
     )
     assert can_log_in(client, "hana", PASSWORD) == "authenticated"
+
+
+def test_an_unknown_address_runs_out_of_sends_exactly_like_a_known_one(ctx):
+    from tests.core.helpers import app_client
+
+    tight = with_settings(ctx, security_code_sends_per_destination_hour=3)
+    with app_client(tight) as client:
+        account(client, tight)
+        answers = {}
+        for login in ("hana@example.com", "hina@example.com"):
+            first = start(client, login)["recovery"]
+            second = start(client, login.upper())["recovery"]
+            statuses = []
+            for recovery in (first, first, second, second):
+                statuses.append(send(client, recovery).status_code)
+                clock_of(tight).advance(seconds=31)
+            answers[login] = statuses
+        assert answers["hana@example.com"] == answers["hina@example.com"] == [202, 202, 202, 429]

@@ -37,6 +37,9 @@ class RecoveryAttempt(Base):
     # With an e-mail or phone: that address masked as typed, shown on every step alike
     # whether or not it belongs to an account.
     typed_masked: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # ... and sealed, so that a code "sent" to an unknown address is counted against that
+    # address's quota exactly as a real one would be (no throttle tells them apart).
+    typed_sealed: Mapped[str | None] = mapped_column(String(512), nullable=True)
     # SHA-256 of the account's password hash when the attempt began: any password change
     # (by this or another recovery, or by the owner) kills the attempt and all its codes.
     password_stamp: Mapped[str | None] = mapped_column(String(64), nullable=True)

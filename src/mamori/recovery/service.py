@@ -171,6 +171,7 @@ def start_recovery(db: Session, ctx: Context, origin: Origin, *, login: str) -> 
     if attempt.login_kind in ("email", "phone"):
         channel: codes.Channel = "email" if attempt.login_kind == "email" else "sms"
         attempt.typed_masked = codes.mask_destination(channel, typed)[:100]
+        attempt.typed_sealed = ctx.keyring.seal(typed, _typed_context(attempt))
     record_event(
         db,
         ctx.clock,
@@ -352,7 +353,7 @@ def send_recovery_code(
         purpose="recovery",
         binding=_code_binding(attempt, channel),
         channel=channel,
-        destination=real or _stand_in(channel),
+        destination=real or _stand_in(ctx, attempt, channel),
         locale=user.locale if user else "en",
         deliver=real is not None,
     )
@@ -863,8 +864,15 @@ def _code_binding(attempt: RecoveryAttempt, channel: str) -> str:
     return f"recovery:{attempt.id}:{channel}"
 
 
-def _stand_in(channel: str) -> str:
+def _stand_in(ctx: Context, attempt: RecoveryAttempt, channel: str) -> str:
+    """Where a code is "sent" when nothing may be: the address as typed (for its quota)."""
+    if attempt.typed_sealed:
+        return ctx.keyring.unseal(attempt.typed_sealed, _typed_context(attempt))
     return "nobody@invalid.example" if channel == "email" else "+10000000000"
+
+
+def _typed_context(attempt: RecoveryAttempt) -> str:
+    return f"recovery-typed:{attempt.public_id}"
 
 
 def _alert_everywhere(
