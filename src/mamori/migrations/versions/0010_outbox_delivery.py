@@ -20,13 +20,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("template", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(
-            sa.Column("attempts", sa.Integer(), server_default="0", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column(
-                "next_attempt_at", mamori.core.db.UTCDateTime(timezone=True), nullable=True
-            )
+            sa.Column("next_attempt_at", mamori.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
             sa.Column("claimed_at", mamori.core.db.UTCDateTime(timezone=True), nullable=True)
@@ -35,9 +31,7 @@ def upgrade() -> None:
             sa.Column("sent_at", mamori.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("last_error", sa.String(length=200), nullable=True))
-        batch_op.create_index(
-            "ix_outbox_messages_due", ["status", "next_attempt_at"], unique=False
-        )
+        batch_op.create_index("ix_outbox_messages_due", ["status", "next_attempt_at"], unique=False)
 
 
 def downgrade() -> None:
