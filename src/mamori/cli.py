@@ -272,7 +272,7 @@ def retry_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> N
         typer.echo(f"no message with id {message_id}", err=True)
         raise typer.Exit(1) from None
     except NotRetryable as refusal:
-        typer.echo(refusal.detail, err=True)
+        typer.echo(refusal.message(), err=True)
         raise typer.Exit(1) from None
     when = (
         "the server's delivery worker sends it shortly"

@@ -342,7 +342,9 @@ def retry_message(db: Session, clock: Clock, message_id: int) -> OutboxMessage:
         ),
     )
     if result.rowcount != 1:
-        raise NotRetryable(f"Only a failed message is retried; this one is {message.status}.")
+        refusal = NotRetryable("Only a failed message is sent again; this one is %(status)s.")
+        refusal.values = {"status": message.status}
+        raise refusal
     db.refresh(message)
     record_event(
         db,
