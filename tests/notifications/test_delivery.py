@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from mamori.app import create_app
@@ -273,3 +274,29 @@ def test_an_app_built_for_tests_runs_no_worker(ctx: Context):
             threading.Event().wait(0.5)
     assert inbox.mails == []
     assert [m.status for m in all_messages(ctx)] == ["pending"]
+
+
+def delivery_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "mamori-delivery-worker" and t.is_alive()]
+
+
+@pytest.mark.parametrize("setting", ["true", "false"])
+def test_mamori_serve_runs_the_worker_unless_turned_off(ctx, monkeypatch, setting):
+    from mamori.cli import create_app_from_environment
+
+    for name, value in {
+        "MAMORI_DATABASE_URL": ctx.database.url,
+        "MAMORI_DATA_DIR": str(ctx.settings.data_dir),
+        "MAMORI_ENV": "development",
+        "MAMORI_REDIS_URL": "",
+        "MAMORI_DELIVERY_WORKER": setting,
+    }.items():
+        monkeypatch.setenv(name, value)
+    ctx.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    before = delivery_threads()
+    app = create_app_from_environment()
+    with TestClient(app, base_url="http://localhost") as client:  # type: ignore[arg-type]
+        assert client.get("/healthz").status_code == 200
+        running = [t for t in delivery_threads() if t not in before]
+    assert len(running) == (1 if setting == "true" else 0)
+    assert not any(t.is_alive() for t in running)  # stopped with the app

@@ -283,8 +283,8 @@ class DeliveryWorker:
         """Finish the message in hand (bounded by the delivery timeout), then end."""
         self._stopping.set()
         _queued.set()
-        # A hand-over in progress may take a few timeouts; beyond that the lease covers it.
-        self._thread.join(timeout=3 * self._ctx.settings.delivery_timeout_seconds + 5)
+        # Beyond this the daemon thread is left behind; the lease covers its message.
+        self._thread.join(timeout=self._ctx.settings.delivery_timeout_seconds + 5)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
