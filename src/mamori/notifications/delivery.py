@@ -189,14 +189,16 @@ def _retry_or_give_up(ctx: Context, claim: Claim, reason: str) -> str:
         _give_up(ctx, claim, reason)
         return "failed"
     wait = retry_delay(ctx, claim.attempt)
-    _finish(
+    if not _finish(
         ctx,
         claim,
         status=PENDING,
         next_attempt_at=ctx.clock.now() + wait,
         claimed_at=None,
         last_error=reason,
-    )
+    ):
+        log.warning("message %s was taken over after its lease ran out: %s", claim.id, reason)
+        return "retrying"
     log.warning(
         "delivery of message %s (%s, %s) failed, attempt %s of %s; next in %s s: %s",
         claim.id,
