@@ -17,10 +17,16 @@ from mamori.context import Context
 from mamori.core.clock import MovableClock
 from mamori.notifications import delivery
 from mamori.notifications.delivery import DeliveryCounts, deliver_pending
-from mamori.notifications.service import alert_template, send_email
+from mamori.notifications.service import alert_template, send_email, send_sms
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.notifications.conftest import configured
-from tests.notifications.fakes import free_port, silent_server, smtp_server
+from tests.notifications.fakes import (
+    free_port,
+    provider_settings,
+    silent_server,
+    sms_provider,
+    smtp_server,
+)
 from tests.notifications.helpers import (
     all_messages,
     mailer,
@@ -300,3 +306,32 @@ def test_mamori_serve_runs_the_worker_unless_turned_off(ctx, monkeypatch, settin
         running = [t for t in delivery_threads() if t not in before]
     assert len(running) == (1 if setting == "true" else 0)
     assert not any(t.is_alive() for t in running)  # stopped with the app
+
+
+def test_a_text_that_is_not_a_code_is_queued_and_retried_through_the_sms_provider(
+    ctx: Context, clock: MovableClock
+):
+    with sms_provider() as provider:
+        texting = configured(ctx, **provider_settings(provider))
+        provider.mode = "error"
+        with texting.database.session() as db:
+            message = send_sms(
+                db,
+                texting,
+                to="+819012345678",
+                body="新しいログインがありました",
+                user_id=None,
+                kind="alert",
+            )
+            queued = message.id
+        assert stored(ctx, queued).status == "pending"
+        assert provider.texts == []
+        assert deliver_pending(texting) == DeliveryCounts(retrying=1)
+        assert stored(ctx, queued).last_error == "sms provider answered 500 20500"
+        provider.mode = "ok"
+        clock.advance(seconds=30)
+        assert deliver_pending(texting) == DeliveryCounts(sent=1)
+    assert provider.bodies_to("+819012345678") == ["新しいログインがありました"]
+    sent = stored(ctx, queued)
+    assert sent.status == "sent"
+    assert sent.provider_ref is not None and sent.provider_ref.startswith("SM")
