@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -26,6 +29,7 @@ from mamori.core.throttle import Throttle, make_counters
 from mamori.login import api as login_api
 from mamori.login import views as login_views
 from mamori.notifications import api as notifications_api
+from mamori.notifications.delivery import DeliveryWorker
 from mamori.recovery import api as recovery_api
 from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
@@ -56,8 +60,16 @@ def build_context(settings: Settings, clock: Clock | None = None) -> Context:
     )
 
 
-def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
-    """Build the ASGI app. The database must already be migrated (`mamori migrate`)."""
+def create_app(
+    settings: Settings | None = None,
+    context: Context | None = None,
+    *,
+    deliver_in_background: bool = False,
+) -> FastAPI:
+    """Build the ASGI app. The database must already be migrated (`mamori migrate`).
+
+    `deliver_in_background` runs the outbox's delivery worker while the app lives;
+    `mamori serve` asks for it (MAMORI_DELIVERY_WORKER), an app built for a test does not."""
     ctx = context or build_context(settings or Settings())
     app = FastAPI(
         title="mamori",
@@ -65,6 +77,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         summary="Account security: login, two-factor authentication, backup codes, recovery",
         docs_url=None,
         redoc_url=None,
+        lifespan=_delivery_worker(ctx) if deliver_in_background else None,
     )
     app.state.ctx = ctx
     app.state.templates = make_environment()
@@ -96,6 +109,19 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
     _add_operational_routes(app, ctx)
     return app
+
+
+def _delivery_worker(ctx: Context) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = DeliveryWorker(ctx)
+        worker.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(worker.stop)
+
+    return lifespan
 
 
 def _add_operational_routes(app: FastAPI, ctx: Context) -> None:

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     sms_auth_token: str | None = None
     sms_from: str | None = None
     delivery_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    # Alerts wait in the outbox for the delivery worker (notifications/service.py); a failed
+    # hand-over is retried after delivery_retry_seconds, doubling each time, then given up.
+    delivery_worker: bool = True  # `mamori serve` runs it; false: `mamori outbox deliver` (cron)
+    delivery_poll_seconds: float = Field(default=5, gt=0, le=300)
+    delivery_max_attempts: int = Field(default=8, ge=1, le=50)
+    delivery_retry_seconds: int = Field(default=30, ge=1, le=3600)
 
     # Security codes sent by SMS / e-mail (6 digits, single use, 5 attempts; ASVS 6.5.5).
     security_code_sms_minutes: int = Field(default=10, ge=1, le=10)
