@@ -29,15 +29,18 @@ def details(client: TestClient, token: str) -> dict[str, Any]:
 
 
 def put(client: TestClient, token: str, kind: str, value: object) -> Response:
-    return client.put(f"/api/v1/me/{kind}", headers=bearer(token), json={kind: value})
+    response: Response = client.put(f"/api/v1/me/{kind}", headers=bearer(token), json={kind: value})
+    return response
 
 
 def confirm(client: TestClient, token: str, kind: str, code: object) -> Response:
-    return client.post(f"/api/v1/me/{kind}/confirm", headers=bearer(token), json={"code": code})
+    response: Response = client.post(f"/api/v1/me/{kind}/confirm", headers=bearer(token), json={"code": code})
+    return response
 
 
 def remove(client: TestClient, token: str, kind: str) -> Response:
-    return client.delete(f"/api/v1/me/{kind}", headers=bearer(token))
+    response: Response = client.delete(f"/api/v1/me/{kind}", headers=bearer(token))
+    return response
 
 
 def code_for(client: TestClient, to: str) -> str:

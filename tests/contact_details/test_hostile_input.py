@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mamori.contact_details.models import PendingContactChange
-from tests.contact_details.helpers import account, put, stored_user
 from tests.conftest import bearer
+from tests.contact_details.helpers import account, put, stored_user
 from tests.core.helpers import count, problem
 
 ODD_EMAILS = [
@@ -90,7 +90,9 @@ def test_bodies_that_are_not_an_address_are_refused(client, ctx, hana, body):
     nothing_changed(client, ctx)
 
 
-@pytest.mark.parametrize("code", ["\x00\x00\x00\x00\x00\x00", "1" * 10_000, 123456, None, "１２３abc"])
+@pytest.mark.parametrize(
+    "code", ["\x00\x00\x00\x00\x00\x00", "1" * 10_000, 123456, None, "１２３abc"]
+)
 def test_odd_codes_are_refused_and_the_address_stays_unconfirmed(client, ctx, hana, code):
     assert put(client, hana, "email", "hana@example.com").status_code == 202
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mamori.two_factor.models import PhoneMethod
+from tests.conftest import bearer
 from tests.contact_details.helpers import (
     account,
     code_for,
@@ -14,7 +15,6 @@ from tests.contact_details.helpers import (
     stored_user,
     wrong,
 )
-from tests.conftest import bearer
 from tests.core.helpers import count, events, problem
 
 OLD = "+819012345678"
@@ -114,6 +114,6 @@ def test_removing_the_number_texts_it_and_tells_the_e_mail(client, ctx):
     assert messages_to(client, OLD)[0]["channel"] == "sms"
     assert messages_to(client, "hana@example.com")[0]["subject"] == "Your phone number was removed"
     assert len(events(ctx, "contact.phone_removed")) == 1
-    assert client.get("/api/v1/me/security", headers=bearer(token)).json()["recovery"][
-        "phone"
-    ] is None
+    assert (
+        client.get("/api/v1/me/security", headers=bearer(token)).json()["recovery"]["phone"] is None
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mamori.contact_details.models import PendingContactChange
+from tests.conftest import PASSWORD, bearer
 from tests.contact_details.helpers import (
     account,
     code_for,
@@ -16,7 +17,6 @@ from tests.contact_details.helpers import (
     stored_user,
     wrong,
 )
-from tests.conftest import PASSWORD, bearer
 from tests.core.helpers import count, events, problem
 
 TAKEN = {"email": "kenji@example.com", "phone": "+818011112222"}
@@ -103,7 +103,11 @@ def test_an_address_is_compared_without_case(client, ctx):
 
     put(client, token, "email", "KENJI@Example.COM")
 
-    problem(confirm(client, token, "email", code_for(client, "KENJI@Example.COM")), 409, "address_in_use")
+    problem(
+        confirm(client, token, "email", code_for(client, "KENJI@Example.COM")),
+        409,
+        "address_in_use",
+    )
     assert stored_user(ctx, "hana").email is None
 
 
