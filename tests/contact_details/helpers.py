@@ -34,7 +34,9 @@ def put(client: TestClient, token: str, kind: str, value: object) -> Response:
 
 
 def confirm(client: TestClient, token: str, kind: str, code: object) -> Response:
-    response: Response = client.post(f"/api/v1/me/{kind}/confirm", headers=bearer(token), json={"code": code})
+    response: Response = client.post(
+        f"/api/v1/me/{kind}/confirm", headers=bearer(token), json={"code": code}
+    )
     return response
 
 
