@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -249,13 +250,19 @@ def _pending(db: Session, user_id: int, kind: Kind) -> PendingContactChange | No
 
 
 def _remember_pending(db: Session, ctx: Context, user_id: int, kind: Kind, address: str) -> None:
+    """Insert or replace in one statement: two requests at once cannot both insert."""
     sealed = ctx.keyring.seal(address, _seal_context(user_id, kind))
-    row = _pending(db, user_id, kind)
-    if row is None:
-        row = PendingContactChange(user_id=user_id, kind=kind, sealed_address=sealed)
-        db.add(row)
-    row.sealed_address, row.created_at = sealed, ctx.clock.now()
-    db.flush()
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(PendingContactChange).values(
+        user_id=user_id, kind=kind, sealed_address=sealed, created_at=ctx.clock.now()
+    )
+    db.execute(
+        insert.on_conflict_do_update(
+            index_elements=[PendingContactChange.user_id, PendingContactChange.kind],
+            set_={"sealed_address": sealed, "created_at": ctx.clock.now()},
+        )
+    )
+    db.expire_all()  # the upsert bypassed the identity map
 
 
 def _forget_pending(db: Session, user_id: int, kind: Kind) -> None:
