@@ -71,7 +71,10 @@ def test_a_code_asked_for_in_the_window_can_be_typed_after_it(client, ctx, clock
 def test_another_accounts_address_answers_alike_until_the_code_proves_control(
     client, ctx, clock, kind
 ):
-    account(client, "kenji", email=TAKEN["email"], phone="080-1111-2222")
+    kenji = account(client, "kenji", email=TAKEN["email"], phone="080-1111-2222")
+    for owned in ("email", "phone"):  # kenji proved both are his
+        put(client, kenji, owned, TAKEN[owned])
+        assert confirm(client, kenji, owned, code_for(client, TAKEN[owned])).status_code == 200
     token = account(client, email="hana@example.com", phone="090-1234-5678")
 
     taken = put(client, token, kind, TAKEN[kind])
@@ -89,16 +92,37 @@ def test_another_accounts_address_answers_alike_until_the_code_proves_control(
     problem(confirm(client, token, kind, wrong(code)), 400, "invalid_code")
     problem(confirm(client, token, kind, code), 409, "address_in_use")
 
-    hana, kenji = stored_user(ctx, "hana"), stored_user(ctx, "kenji")
+    hana, kenjis = stored_user(ctx, "hana"), stored_user(ctx, "kenji")
     assert (hana.email, hana.phone) == ("hana@example.com", "+819012345678")
-    assert (kenji.email, kenji.phone) == (TAKEN["email"], TAKEN["phone"])
+    assert (kenjis.email, kenjis.phone) == (TAKEN["email"], TAKEN["phone"])
     assert details(client, token)[f"pending_{kind}"] is None
     refused = events(ctx, f"contact.{kind}_change_refused")
     assert [(e.outcome, e.details["reason"]) for e in refused] == [("failure", "address_in_use")]
 
 
+@pytest.mark.parametrize("kind", ["email", "phone"])
+def test_an_address_another_account_holds_unconfirmed_goes_to_whoever_proves_it(client, ctx, kind):
+    """Typing someone else's address at sign-up must not keep its owner from it."""
+    account(client, "squatter", email=TAKEN["email"], phone="080-1111-2222")
+    token = account(client, "kenji")
+    put(client, token, kind, TAKEN[kind])
+
+    claimed = confirm(client, token, kind, code_for(client, TAKEN[kind]))
+
+    assert claimed.status_code == 200, claimed.text
+    assert (claimed.json()[kind], claimed.json()[f"{kind}_confirmed"]) == (TAKEN[kind], True)
+    squatter = stored_user(ctx, "squatter")
+    assert getattr(squatter, kind) is None
+    released = [e for e in events(ctx, f"contact.{kind}_removed") if e.user_id == squatter.id]
+    assert released[0].details["reason"] == "confirmed_by_another_account"
+    # Nothing about the squatter's account reaches the address's owner.
+    assert not [m for m in messages_to(client, TAKEN[kind]) if "squatter" in m["body"]]
+
+
 def test_an_address_is_compared_without_case(client, ctx):
-    account(client, "kenji", email="kenji@example.com")
+    kenji = account(client, "kenji", email="kenji@example.com")
+    put(client, kenji, "email", "kenji@example.com")
+    confirm(client, kenji, "email", code_for(client, "kenji@example.com"))
     token = account(client)
 
     put(client, token, "email", "KENJI@Example.COM")
