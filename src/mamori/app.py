@@ -20,6 +20,8 @@ from mamori.accounts import views as accounts_views
 from mamori.accounts.passwords import PasswordHasher
 from mamori.backup_codes import api as backup_codes_api
 from mamori.backup_codes import views as backup_codes_views
+from mamori.contact_details import api as contact_details_api
+from mamori.contact_details import views as contact_details_views
 from mamori.context import Context
 from mamori.core.clock import Clock, SystemClock
 from mamori.core.crypto import load_or_create_keyring
@@ -102,6 +104,8 @@ def create_app(
         recovery_api.router,
         recovery_views.router,
         security_review.router,
+        contact_details_api.router,
+        contact_details_views.router,
     ):
         app.include_router(router)
 

@@ -4,6 +4,7 @@ from mamori.accounts.models import User
 from mamori.audit.models import AuditEvent
 from mamori.backup_codes.models import BackupCode, BackupCodeSet
 from mamori.codes.models import SecurityCode
+from mamori.contact_details.models import PendingContactChange
 from mamori.core.db import Base
 from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
@@ -22,6 +23,7 @@ __all__ = [
     "LoginChallenge",
     "LoginSession",
     "OutboxMessage",
+    "PendingContactChange",
     "PhoneMethod",
     "RecoveryAttempt",
     "RecoveryProof",

@@ -30,6 +30,10 @@ def outbox(client, to: str | None = None) -> list[dict[str, str]]:
     return [m for m in messages if to is None or m["to"] == to]
 
 
+def recovery_codes(client, to: str) -> list[dict[str, str]]:
+    return [m for m in outbox(client, to) if "to get back into your account" in m["body"]]
+
+
 # --- an account without two-factor ------------------------------------------------------
 
 
@@ -150,7 +154,7 @@ def test_an_unconfirmed_address_never_receives_a_code(client, ctx):
     started = start(client, "hana@example.com")
 
     assert send(client, started["recovery"]).status_code == 202
-    assert [m for m in outbox(client, "hana@example.com") if "code" in m["subject"]] == []
+    assert recovery_codes(client, "hana@example.com") == []
     by_name = start(client, "hana")
     assert by_name["options"] == []
     assert by_name["next_proofs"] == ["trusted_contacts"]
@@ -163,7 +167,7 @@ def test_a_disabled_account_is_answered_like_an_unknown_one(client, ctx):
     assert run_cli(ctx, "users", "disable", "hana").exit_code == 0
     started = start(client, "hana@example.com")
     assert send(client, started["recovery"]).status_code == 202
-    assert not [m for m in outbox(client, "hana@example.com") if "code" in m["subject"]]
+    assert recovery_codes(client, "hana@example.com") == []
 
 
 # --- with two-factor: never removed by one proof -------------------------------------------
@@ -508,6 +512,7 @@ def test_an_unknown_address_runs_out_of_sends_exactly_like_a_known_one(ctx):
     tight = with_settings(ctx, security_code_sends_per_destination_hour=3)
     with app_client(tight) as client:
         account(client, tight)
+        clock_of(tight).advance(hours=1)  # past the hour of the code that confirmed it
         answers = {}
         for login in ("hana@example.com", "hina@example.com"):
             first = start(client, login)["recovery"]

@@ -460,14 +460,20 @@ def complete_recovery(
     proofs = proofs_of(db, attempt)
     if user is None or not _proofs_suffice(db, ctx, user, attempt, proofs):
         raise MoreProofNeeded()
+    removes = _removes_second_factor(db, ctx, user, attempt, proofs)
+    # Where the new password will be the only factor, it must be long (NIST SP 800-63B-4).
+    single_factor = removes or not two_factor.is_two_factor_on(db, user.id)
     check_new_password(
         ctx.settings,
         new_password,
         user.username,
         user.email.split("@")[0] if user.email else None,
+        min_length=ctx.settings.password_min_length_single_factor
+        if single_factor
+        else ctx.settings.password_min_length,
     )
     new_hash = ctx.hasher.hash(new_password)
-    if _removes_second_factor(db, ctx, user, attempt, proofs) or attempt.started_by == "support":
+    if removes or attempt.started_by == "support":
         cancel_token = _hold(db, ctx, origin, attempt, user, new_hash, proofs)
         return CompletedRecovery(_status(db, ctx, attempt), cancel_token)
     if not _swap_password(db, ctx, user, attempt, new_hash):
