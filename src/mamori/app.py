@@ -30,6 +30,8 @@ from mamori.security import api as security_api
 from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
 from mamori.settings import Settings
+from mamori.trusted_contacts import api as trusted_contacts_api
+from mamori.trusted_contacts import views as trusted_contacts_views
 from mamori.two_factor import api as two_factor_api
 from mamori.two_factor import views as two_factor_views
 from mamori.web import views as web_views
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         security_api.router,
         backup_codes_api.router,
         backup_codes_views.router,
+        trusted_contacts_api.router,
+        trusted_contacts_views.router,
     ):
         app.include_router(router)
 
