@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
@@ -486,6 +487,7 @@ def enter_contact_code(
 ) -> Vouches:
     """One contact's code: one vouch. At the threshold the attempt gets its proof."""
     attempt = recovery.open_attempt(db, ctx, token)
+    _lock_attempt(db, attempt)
     if _wrong_codes(db, ctx, attempt) >= max_wrong_codes(ctx):
         raise TooManyAttempts(_seconds_left(ctx, attempt))
     try:
@@ -525,10 +527,24 @@ def enter_contact_code(
         contact=contact.username if contact else None,
     )
     found = _vouches(db, ctx, attempt)
-    if found.vouches >= found.needed:
-        recovery.add_proof(db, ctx, origin, attempt, "trusted_contacts")
+    if found.vouches >= found.needed and not found.proven:
+        _prove(db, ctx, origin, attempt)
         return _vouches(db, ctx, attempt)
     return found
+
+
+def _prove(db: Session, ctx: Context, origin: Origin, attempt: RecoveryAttempt) -> None:
+    try:
+        with db.begin_nested():
+            recovery.add_proof(db, ctx, origin, attempt, "trusted_contacts")
+    except IntegrityError:
+        pass  # two last codes at once: the other request recorded the proof
+
+
+def _lock_attempt(db: Session, attempt: RecoveryAttempt) -> None:
+    """One code at a time per attempt (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE
+    already does), so codes typed at once all count and the last one sees the threshold."""
+    db.execute(select(RecoveryAttempt.id).where(RecoveryAttempt.id == attempt.id).with_for_update())
 
 
 def _active_contact(db: Session, owner_id: int, key: str) -> User | None:
@@ -572,8 +588,12 @@ def _ask(
             now + timedelta(hours=ctx.settings.trusted_contact_code_hours), attempt.expires_at
         ),
     )
-    db.add(request)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.add(request)
+            db.flush()
+    except IntegrityError:
+        return False  # the same name in a racing request: asked there
     pair = ctx.keyring.keyed_digest("throttle-contact-mail", str(owner.id), str(contact.id))[:32]
     if ctx.throttle.failures(db, emails_policy(), pair) < EMAILS_PER_CONTACT_DAY:
         ctx.throttle.record_failure(db, emails_policy(), pair)
