@@ -256,3 +256,22 @@ def test_the_recovery_page_without_a_recovery_says_start_again(ctx):
         assert answer.status_code == 410
         assert "This recovery expired. Start again." in shown(answer)
         assert 'href="/recovery"' in answer.text
+
+
+def test_hostile_form_fields_store_nothing(client, ctx, team):
+    with browser(ctx, "hana") as hana:
+        for names in (["ken", "aiko", "yu\x00ki"], ["ken", "aiko", "\u202eyuki"], ["x" * 65] * 3):
+            answer = post_form(hana, CHOOSE, CHOOSE, username=names)
+            assert answer.status_code == 422, answer.text
+        assert post_form(hana, PAGE, f"{PAGE}/decline", username="\x00").status_code == 404
+    assert count(ctx, TrustedContact) == 0
+
+    choose(client, team["hana"], "ken", "aiko", "yuki")
+    token = start_recovery(ctx, "hana")
+    with browser(ctx) as person:
+        person.cookies.set("mamori_recovery", token)
+        asked = post_form(person, RECOVERY, RECOVERY, username=["ke\x00n", "ｋｅｎ\u200b"])
+        assert asked.status_code == 200
+        for code in ("1234\x005678", "١٢٣٤٥٦٧٨", "9" * 64):
+            assert post_form(person, RECOVERY, f"{RECOVERY}/codes", code=code).status_code == 400
+    assert my_requests(client, team["ken"]) == []

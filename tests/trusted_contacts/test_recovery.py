@@ -13,8 +13,8 @@ from sqlalchemy import select
 from mamori.audit.models import AuditEvent
 from mamori.recovery import service as recovery
 from mamori.trusted_contacts.models import TrustedContactRequest
-from tests.conftest import PASSWORD
-from tests.core.helpers import count, events, problem, with_settings
+from tests.conftest import PASSWORD, redis_counters
+from tests.core.helpers import count, events, problem, with_counters, with_settings
 from tests.trusted_contacts.helpers import (
     ORIGIN,
     REQUESTS,
@@ -403,3 +403,22 @@ def test_no_code_is_kept_in_clear_or_written_to_the_audit_log(client, ctx, hana)
         logged = " ".join(str(e.details) for e in db.scalars(select(AuditEvent)))
     assert digits not in stored and code not in stored
     assert digits not in logged
+
+
+def test_the_counters_work_alike_in_redis(client, ctx, clock, hana):
+    client.app.state.ctx = with_counters(ctx, redis_counters(clock))
+    token = start_recovery(ctx, "hana")
+    ask(client, token, "ken")
+    right = code_from(client, hana["ken"])
+    wrong = "0000 0000" if right != "0000 0000" else "1111 1111"
+
+    for _ in range(15):
+        problem(enter(client, token, wrong), 400, "invalid_code")
+    problem(enter(client, token, right), 429, "too_many_attempts")
+    for _ in range(4):
+        ask(client, token, "aiko")
+    problem(
+        client.post(f"/api/v1/recovery/{token}/trusted-contacts", json={"usernames": ["yuki"]}),
+        429,
+        "too_many_attempts",
+    )
