@@ -422,3 +422,45 @@ def test_the_counters_work_alike_in_redis(client, ctx, clock, hana):
         429,
         "too_many_attempts",
     )
+
+
+def test_contacts_alone_reset_a_password_without_two_factor_and_then_their_requests_end(
+    client, ctx, hana
+):
+    token = start_recovery(ctx, "hana")
+    ask(client, token, *CONTACTS)
+    (aiko_request,) = my_requests(client, hana["aiko"])
+    for contact in CONTACTS:
+        enter(client, token, code_from(client, hana[contact]))
+    with ctx.database.session() as db:
+        assert recovery.recovery_status(db, ctx, token).ready is True
+        done = recovery.complete_recovery(db, ctx, ORIGIN, token, "a brand new passphrase 7")
+    assert done.status.state == "completed"
+
+    problem(
+        client.get(f"{REQUESTS}/{aiko_request['id']}", headers=hana["aiko"]),
+        410,
+        "trusted_contact_request_expired",
+    )
+    problem(enter(client, token, "1234 5678"), 410, "recovery_expired")
+
+
+def test_with_two_factor_the_contacts_are_one_proof_of_two(client, ctx, clock, hana):
+    from tests.two_factor.helpers import app_code
+
+    secret = client.post("/api/v1/me/two-factor/totp", headers=hana["hana"]).json()["secret"]
+    turned_on = client.post(
+        "/api/v1/me/two-factor/totp/confirm",
+        headers=hana["hana"],
+        json={"code": app_code(secret, clock)},
+    )
+    assert turned_on.status_code == 200, turned_on.text
+    token = start_recovery(ctx, "hana")
+    ask(client, token, *CONTACTS)
+    for contact in CONTACTS:
+        enter(client, token, code_from(client, hana[contact]))
+
+    with ctx.database.session() as db:
+        status = recovery.recovery_status(db, ctx, token)
+    assert status.proofs == ["trusted_contacts"]
+    assert status.ready is False and "password" in status.next_proofs
