@@ -193,13 +193,13 @@ def choose_trusted_contacts(
         row for row in existing.values() if row.declined_at is None and row.contact_id not in wanted
     ]
     added = [user for user in chosen if user.id not in existing]
+    removed_names = [_username(db, row.contact_id) for row in removed]
     for row in removed:
         _drop(db, ctx, row, reason="removed")
     now = ctx.clock.now()
     for user in added:
         db.add(TrustedContact(owner_id=owner.id, contact_id=user.id, chosen_at=now))
     db.flush()
-    removed_names = [_username(db, row.contact_id) for row in removed]
     record_event(
         db,
         ctx.clock,
@@ -231,7 +231,8 @@ def remove_trusted_contact(
 ) -> None:
     """Take one person off the list (declined or not). Needs a reauthentication."""
     owner = recently_reauthenticated_user(db, ctx, session_id)
-    row = _row_by_name(db, owner_id=owner.id, contact_name=username, as_owner=True)
+    contact = _user_named(db, username)
+    row = _row(db, owner_id=owner.id, contact_id=contact.id) if contact else None
     if row is None:
         raise ContactNotFound()
     name = _username(db, row.contact_id)
@@ -292,22 +293,17 @@ def _rows_of_owner(db: Session, owner_id: int) -> list[TrustedContact]:
     return list(db.scalars(select(TrustedContact).where(TrustedContact.owner_id == owner_id)))
 
 
-def _row_by_name(
-    db: Session, *, owner_id: int | None, contact_name: str, as_owner: bool
-) -> TrustedContact | None:
-    key = _username_key(contact_name)
-    if key is None:
-        return None
-    other = find_by_username(db, key)
-    if other is None:
-        return None
-    if as_owner:
-        assert owner_id is not None
-        where = (TrustedContact.owner_id == owner_id, TrustedContact.contact_id == other.id)
-    else:
-        assert owner_id is not None
-        where = (TrustedContact.owner_id == other.id, TrustedContact.contact_id == owner_id)
-    return db.scalar(select(TrustedContact).where(*where))
+def _user_named(db: Session, typed: str) -> User | None:
+    key = _username_key(typed)
+    return find_by_username(db, key) if key is not None else None
+
+
+def _row(db: Session, *, owner_id: int, contact_id: int) -> TrustedContact | None:
+    return db.scalar(
+        select(TrustedContact).where(
+            TrustedContact.owner_id == owner_id, TrustedContact.contact_id == contact_id
+        )
+    )
 
 
 def _drop(db: Session, ctx: Context, row: TrustedContact, *, reason: str) -> None:
@@ -361,15 +357,14 @@ def chosen_by(db: Session, contact_id: int) -> list[Chooser]:
 
 def decline(db: Session, ctx: Context, origin: Origin, contact_id: int, owner_name: str) -> None:
     """Stop being `owner_name`'s trusted contact. Their open requests to me close."""
-    row = _row_by_name(db, owner_id=contact_id, contact_name=owner_name, as_owner=False)
-    if row is None or row.declined_at is not None:
+    owner = _user_named(db, owner_name)
+    row = _row(db, owner_id=owner.id, contact_id=contact_id) if owner else None
+    contact = get_user(db, contact_id)
+    if owner is None or row is None or row.declined_at is not None or contact is None:
         raise ContactNotFound()
     row.declined_at = ctx.clock.now()
-    _close_requests(db, ctx, row.owner_id, contact_id, "declined")
+    _close_requests(db, ctx, owner.id, contact_id, "declined")
     db.flush()
-    owner = get_user(db, row.owner_id)
-    contact = get_user(db, contact_id)
-    assert owner is not None and contact is not None
     record_event(
         db,
         ctx.clock,
