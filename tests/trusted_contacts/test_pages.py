@@ -275,3 +275,11 @@ def test_hostile_form_fields_store_nothing(client, ctx, team):
         for code in ("1234\x005678", "١٢٣٤٥٦٧٨", "9" * 64):
             assert post_form(person, RECOVERY, f"{RECOVERY}/codes", code=code).status_code == 400
     assert my_requests(client, team["ken"]) == []
+
+
+def test_the_settings_pages_need_a_login(ctx):
+    with browser(ctx) as nobody:
+        for path in (PAGE, CHOOSE):
+            answer = nobody.get(path, follow_redirects=False)
+            assert answer.status_code == 303
+            assert answer.headers["location"] == f"/login?next={path}"
