@@ -39,6 +39,8 @@ from mamori.security import review as security_review
 from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
 from mamori.settings import Settings
+from mamori.trusted_contacts import api as trusted_contacts_api
+from mamori.trusted_contacts import views as trusted_contacts_views
 from mamori.two_factor import api as two_factor_api
 from mamori.two_factor import views as two_factor_views
 from mamori.web import views as web_views
@@ -106,6 +108,8 @@ def create_app(
         security_review.router,
         contact_details_api.router,
         contact_details_views.router,
+        trusted_contacts_api.router,
+        trusted_contacts_views.router,
     ):
         app.include_router(router)
 

@@ -12,6 +12,7 @@ from mamori.notifications.models import OutboxMessage
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.sessions.models import LoginSession
 from mamori.totp.models import Authenticator
+from mamori.trusted_contacts.models import TrustedContact, TrustedContactRequest
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "RecoveryProof",
     "SecurityCode",
     "ThrottleCounter",
+    "TrustedContact",
+    "TrustedContactRequest",
     "TwoFactorSettings",
     "User",
 ]
