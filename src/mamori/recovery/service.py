@@ -298,8 +298,11 @@ def add_proof(
     proofs = proofs_of(db, attempt)
     if kind in proofs:
         return
-    db.add(RecoveryProof(attempt_id=attempt.id, kind=kind, proven_at=ctx.clock.now()))
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.add(RecoveryProof(attempt_id=attempt.id, kind=kind, proven_at=ctx.clock.now()))
+    except IntegrityError:
+        return  # the same proof, recorded by a request running at the same moment
     record_event(
         db,
         ctx.clock,
