@@ -1,4 +1,4 @@
-"""The operator's command line: serve, migrate, users, audit."""
+"""The operator's command line: serve, migrate, users, support, audit."""
 
 from __future__ import annotations
 
@@ -16,10 +16,14 @@ from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
 from mamori.core.migrate import upgrade
 from mamori.settings import Settings
+from mamori.support import cli as support_cli
 
 app = typer.Typer(help="mamori: self-hosted account security.", no_args_is_help=True)
 users = typer.Typer(help="Look up and manage accounts.", no_args_is_help=True)
 app.add_typer(users, name="users")
+app.add_typer(support_cli.support, name="support")
+users.command("grant-operator")(support_cli.grant_operator)
+users.command("revoke-operator")(support_cli.revoke_operator)
 
 
 def _prepare(settings: Settings) -> Database:

@@ -10,6 +10,7 @@ from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.sessions.models import LoginSession
+from mamori.support.models import Operator, SupportCase, SupportEvidence
 from mamori.totp.models import Authenticator
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
 
@@ -21,11 +22,14 @@ __all__ = [
     "Base",
     "LoginChallenge",
     "LoginSession",
+    "Operator",
     "OutboxMessage",
     "PhoneMethod",
     "RecoveryAttempt",
     "RecoveryProof",
     "SecurityCode",
+    "SupportCase",
+    "SupportEvidence",
     "ThrottleCounter",
     "TwoFactorSettings",
     "User",
