@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
 from mamori.accounts.service import sign_up
@@ -55,7 +56,8 @@ def case_body(
 
 
 def open_case(client: TestClient, **kwargs: Any) -> Response:
-    return client.post(CASES, json=case_body(**kwargs))
+    response: Response = client.post(CASES, json=case_body(**kwargs))
+    return response
 
 
 def opened_reference(response: Response) -> str:
@@ -90,7 +92,7 @@ def make_operator(ctx: Context, username: str = "sora") -> int:
     return user_id
 
 
-def operator(db: Any, user_id: int) -> User:
+def operator(db: Session, user_id: int) -> User:
     user = db.get(User, user_id)
     assert user is not None
     return user

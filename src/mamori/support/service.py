@@ -268,7 +268,9 @@ def _login_key(settings: Settings, login: str) -> str:
 
 
 def _contact_address(contact_email: str) -> str:
-    if not _encodable(contact_email):
+    # Stricter than sign-up: a stranger's address goes into a To header, so nothing that
+    # would need quoting there (RFC 5322 specials) is taken.
+    if not _encodable(contact_email) or any(ch in '<>()[]\\,;:"' for ch in contact_email):
         raise InvalidEmail()
     return _normalize_email(contact_email)
 
