@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from httpx import Response
 
 from mamori.core.throttle import ThrottleCounter
 from mamori.notifications.models import OutboxMessage
@@ -29,11 +30,12 @@ from tests.support.helpers import (
 MIB = 1024 * 1024
 
 
-def post(client, body) -> object:
+def post(client, body) -> Response:
     # json.dumps keeps a lone surrogate as \ud800, as a hostile client would send it.
-    return client.post(
+    response: Response = client.post(
         CASES, content=json.dumps(body), headers={"Content-Type": "application/json"}
     )
+    return response
 
 
 def unsealed(ctx, reference: str) -> service.CaseDetails:
