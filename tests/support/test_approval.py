@@ -5,6 +5,7 @@ no operator decides their own case; every action is in the audit log."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -37,7 +38,7 @@ LINK = re.compile(r"(https?://\S+/recovery/support/)([A-Za-z0-9_-]+)")
 NEW_PASSWORD = "a brand new passphrase 2026"
 
 
-def link_in(message: dict) -> tuple[str, str]:
+def link_in(message: dict[str, Any]) -> tuple[str, str]:
     found = LINK.search(message["body"])
     assert found, message["body"]
     return found.group(0), found.group(2)
