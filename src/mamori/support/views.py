@@ -20,14 +20,14 @@ from mamori.accounts.service import get_user
 from mamori.audit.service import Origin
 from mamori.context import Context
 from mamori.core.deps import Ctx, RequestOrigin
-from mamori.core.errors import MamoriError, ReauthenticationRequired
+from mamori.core.errors import InvalidRequest, MamoriError, ReauthenticationRequired
 from mamori.core.i18n import translator
 from mamori.recovery.errors import RecoveryExpired
 from mamori.recovery.service import recovery_status
 from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.support import service
-from mamori.support.errors import InvalidEvidence, NotAnOperator
+from mamori.support.errors import NotAnOperator
 from mamori.support.models import STATUSES
 from mamori.web.templating import (
     check_csrf,
@@ -103,14 +103,17 @@ async def _uploads(form: FormData) -> list[service.Upload]:
 
 @router.post(OPEN_CASE)
 async def open_case(request: Request, ctx: Ctx, origin: RequestOrigin) -> Response:
-    values: dict[str, str] = {}
     try:
-        try:
-            form = await _read_form(request, service.body_limit(ctx.settings))
-        except MultiPartException as exc:
-            raise InvalidEvidence() from exc
-        values = {name: _text(form, name)[:5000] for name in FORM_FIELDS}
-        check_csrf(request, values["csrf_token"])
+        form = await _read_form(request, service.body_limit(ctx.settings))
+    except MultiPartException as exc:
+        raise InvalidRequest() from exc
+    values = {name: _text(form, name)[:5000] for name in FORM_FIELDS}
+    # As every form's: a missing or wrong token is a 403 problem (CsrfFailed), an overlong
+    # one a 422, before anything else is looked at.
+    if len(values["csrf_token"]) > 128:
+        raise InvalidRequest()
+    check_csrf(request, values["csrf_token"])
+    try:
         uploads = await _uploads(form)
         reference = await run_in_threadpool(_open, ctx, origin, values, uploads, request)
     except MamoriError as error:
