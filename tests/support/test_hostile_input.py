@@ -234,10 +234,11 @@ def test_odd_unicode_in_the_story_is_just_text(client, ctx, text):
 @pytest.mark.parametrize(
     ("filename", "kept"),
     [
-        ("../../etc/passwd.png", "passwd.png"),
-        ("C:\\Users\\hana\\scan.png", "scan.png"),
-        ("\u202egnp.exe", "gnp.exe"),
-        ("a\x00b.png", "ab.png"),
+        ("../../etc/passwd.jpg", "passwd.jpg"),
+        ("C:\\Users\\hana\\scan.JPEG", "scan.JPEG"),
+        ("\u202egnp.exe", "gnp.exe.jpg"),  # no override, and named for what it is
+        ("invoice.pdf.exe", "invoice.pdf.exe.jpg"),
+        ("a\x00b.jpg", "ab.jpg"),
         ("", "evidence-1.jpg"),
         ("...", "evidence-1.jpg"),
     ],

@@ -5,9 +5,11 @@ Deciding cases is for operators, on the command line (`mamori support …`) or t
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, BackgroundTasks, Request, status
 from pydantic import BaseModel, Field
 
+from mamori.audit.service import Origin
+from mamori.context import Context
 from mamori.core.deps import Ctx, RequestOrigin
 from mamori.support import service
 from mamori.web.templating import request_locale
@@ -62,7 +64,11 @@ class SupportCaseOut(BaseModel):
     },
 )
 def open_support_case(
-    body: SupportCaseIn, request: Request, ctx: Ctx, origin: RequestOrigin
+    body: SupportCaseIn,
+    request: Request,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    background: BackgroundTasks,
 ) -> SupportCaseOut:
     """Open a support case. The answer is the same whether or not `login` names an
     account; the contact address gets an acknowledgement with the reference."""
@@ -78,4 +84,11 @@ def open_support_case(
             evidence=uploads,
             locale=request_locale(request),
         )
+    # After the answer: only a matched account is alerted, so the time must not tell.
+    background.add_task(send_notices, ctx, origin, reference)
     return SupportCaseOut(reference=reference)
+
+
+def send_notices(ctx: Context, origin: Origin, reference: str) -> None:
+    with ctx.database.session() as db:
+        service.send_case_notices(db, ctx, origin, reference)

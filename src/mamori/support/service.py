@@ -88,6 +88,7 @@ SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg"),
 )
 EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+SUFFIXES = {"application/pdf": (".pdf",), "image/png": (".png",), "image/jpeg": (".jpg", ".jpeg")}
 # References people read out and type: no 0/O, 1/I/L, U; 12 characters, about 59 bits.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 REFERENCE = re.compile(rf"[{REFERENCE_ALPHABET}]{{4}}(-[{REFERENCE_ALPHABET}]{{4}}){{2}}")
@@ -190,7 +191,8 @@ def open_support_case(
     locale: str,
 ) -> str:
     """Store a case and return its reference, alike whether or not `login` names an
-    account. Everything is checked before anything is stored or counted."""
+    account. Everything is checked before anything is stored or counted. The e-mails
+    that tell people about it are send_case_notices' work."""
     settings = ctx.settings
     key = _login_key(settings, login)
     contact = _contact_address(contact_email)
@@ -240,7 +242,19 @@ def open_support_case(
         matched=user is not None,
         files=len(files),
     )
+    return reference
+
+
+def send_case_notices(db: Session, ctx: Context, origin: Origin, reference: str) -> None:
+    """The acknowledgement to the contact address and, when the case names an account,
+    the alert to that account's own addresses.
+
+    Routes run this after the answer is sent: only a matched account gets the alert, so
+    sending it within the request would make known accounts answer measurably slower."""
+    case = _case(db, reference)
+    contact = _unseal(ctx, case.reference, "contact", case.contact_email_sealed)
     _acknowledge(db, ctx, origin, case, contact)
+    user = get_user(db, case.user_id) if case.user_id else None
     if user is not None:
         _alert_account(
             db,
@@ -254,10 +268,9 @@ def open_support_case(
             "as it is: support checks every case, and you'll be told before anything "
             "changes.",
             username=user.username,
-            reference=reference,
+            reference=case.reference,
             contact=case.contact_email_masked,
         )
-    return reference
 
 
 def _login_key(settings: Settings, login: str) -> str:
@@ -325,11 +338,16 @@ def sniff_content_type(data: bytes) -> str | None:
 
 def safe_filename(name: str, position: int, content_type: str) -> str:
     """The file's own name without folders, controls, format characters (such as a
-    right-to-left override that makes "gnp.exe" read "exe.png") or lone surrogates."""
+    right-to-left override that makes "gnp.exe" read "exe.png") or lone surrogates,
+    ending in the extension of what the file is ("x.exe" holding a PDF is "x.exe.pdf")."""
     text = unicodedata.normalize("NFC", name).replace("\\", "/")
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
     text = PurePosixPath(text).name.strip().lstrip(".")[:MAX_FILENAME]
-    return text or f"evidence-{position + 1}{EXTENSIONS[content_type]}"
+    if not text:
+        return f"evidence-{position + 1}{EXTENSIONS[content_type]}"
+    if not text.lower().endswith(SUFFIXES[content_type]):
+        text += EXTENSIONS[content_type]
+    return text
 
 
 def _count_against_quotas(
@@ -647,6 +665,8 @@ def deny_case(
     case = _case(db, reference, lock=True)
     if case.status != OPEN:
         raise CaseClosed()
+    # Four eyes here too: if the operator's own account was taken over, the real owner's
+    # case must not be buried by the one holding it.
     if case.user_id is not None and case.user_id == operator.id:
         raise OwnCase()
     _decide(db, ctx, case, DENIED, operator, text)

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -27,6 +28,7 @@ from mamori.recovery.service import recovery_status
 from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.support import service
+from mamori.support.api import send_notices
 from mamori.support.errors import NotAnOperator
 from mamori.support.models import STATUSES
 from mamori.web.templating import (
@@ -125,7 +127,10 @@ async def open_case(request: Request, ctx: Ctx, origin: RequestOrigin) -> Respon
             form=values,
             max_files=service.MAX_FILES,
         )
-    return render(request, "support/opened.html", reference=reference)
+    response = render(request, "support/opened.html", reference=reference)
+    # After the answer: only a matched account is alerted, so the time must not tell.
+    response.background = BackgroundTask(send_notices, ctx, origin, reference)
+    return response
 
 
 def _open(
