@@ -99,6 +99,9 @@ def test_an_operator_sees_the_queue_and_the_case(client, ctx, case):
     assert "&lt;img src=x onerror=alert(1)&gt;.png" in page.text
     assert "<img src=x" not in page.text
     assert page.headers["cache-control"] == "no-store"
+    # Photos are shown on the page; every file is also a download.
+    assert f'<img src="{case["path"]}/evidence/0"' in page.text
+    assert f'href="{case["path"]}/evidence/0" download' in page.text
     [viewed] = events(ctx, "support.case_viewed")
     assert viewed.user_id == case["sora"] and viewed.details["via"] == "page"
 
