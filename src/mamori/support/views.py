@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -212,7 +213,7 @@ def _not_an_operator(request: Request) -> Response:
     )
 
 
-def _operator(db: Any, caller: Caller) -> User:
+def _operator(db: Session, caller: Caller) -> User:
     return service.require_operator(db, get_user(db, caller.user_id))
 
 
@@ -296,8 +297,9 @@ def evidence_file(
     reference: str = REFERENCE,
     position: int = Path(ge=0, lt=100),
 ) -> Response:
-    """Always a download, never rendered here: a PDF or an image from a stranger is not
-    opened inside mamori's origin."""
+    """An attachment that nothing sniffs and a sandbox CSP: opened directly, a PDF or an
+    image from a stranger never renders as a document in mamori's origin. The case page
+    shows photos through <img>, which runs nothing."""
     if caller is None:
         return _to_login(_case_path(reference))
     try:
