@@ -284,3 +284,19 @@ def test_the_link_never_reaches_the_access_log(caplog):
         )
     assert "SECRETTOKEN123" not in caplog.text
     assert "/recovery/support/" in caplog.text
+
+
+def test_a_confirmed_phone_is_told_too(client, ctx):
+    hana = make_user(ctx, "hana")
+    with ctx.database.session() as db:
+        user = db.get(User, hana)
+        user.phone, user.phone_confirmed_at = "+819012345678", ctx.clock.now()
+    sora = make_operator(ctx)
+    reference = opened_reference(open_case(client, login="hana"))
+
+    approve(ctx, reference, sora)
+
+    texts = [m["body"] for m in outbox(client, "+819012345678")]
+    assert any(t.startswith("A support case was opened for your account") for t in texts)
+    assert any(t.startswith("Support approved a recovery of your account") for t in texts)
+    assert not any(CONTACT in t or LINK.search(t) for t in texts)
