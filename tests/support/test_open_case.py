@@ -233,3 +233,21 @@ def test_one_contact_address_cannot_be_mailed_without_end(client, ctx):
         open_case(client, login="user7", contact="Victim@Example.net"), 429, "too_many_attempts"
     )
     assert len(outbox(client, "victim@example.net")) == 3
+
+
+def test_the_owner_is_alerted_in_their_language_and_the_contact_in_the_askers(client, ctx):
+    make_user(ctx, "hana", locale="ja")
+
+    reference = opened_reference(
+        client.post(
+            "/api/v1/recovery/support-cases",
+            json={"login": "hana", "contact_email": CONTACT, "what_happened": "lost it"},
+            headers={"Accept-Language": "en"},
+        )
+    )
+
+    [alert] = outbox(client, "hana@example.com")
+    assert alert["subject"] == "あなたのアカウントについてサポートへの問い合わせがありました"
+    assert reference in alert["body"] and "n•••x@e•••.net" in alert["body"]
+    [ack] = outbox(client, CONTACT)
+    assert ack["subject"] == f"We received your support case {reference}"
