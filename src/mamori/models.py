@@ -11,6 +11,7 @@ from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.sessions.models import LoginSession
+from mamori.support.models import Operator, SupportCase, SupportEvidence
 from mamori.totp.models import Authenticator
 from mamori.trusted_contacts.models import TrustedContact, TrustedContactRequest
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
@@ -23,12 +24,15 @@ __all__ = [
     "Base",
     "LoginChallenge",
     "LoginSession",
+    "Operator",
     "OutboxMessage",
     "PendingContactChange",
     "PhoneMethod",
     "RecoveryAttempt",
     "RecoveryProof",
     "SecurityCode",
+    "SupportCase",
+    "SupportEvidence",
     "ThrottleCounter",
     "TrustedContact",
     "TrustedContactRequest",
