@@ -82,11 +82,25 @@ def test_approval_mails_a_link_to_the_contact_address_that_leads_to_a_new_passwo
     assert f"mamori_recovery={token}" in cookie
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Path=/" in cookie
 
-    # The token in the cookie is the recovery: it may set a new password, which holds.
+    # The cookie is the recovery: the new-password page takes it, and the change holds.
+    client.cookies.set("mamori_recovery", token)
+    page = client.get("/recovery/new-password")
+    assert page.status_code == 200
+    assert "Choose a new password" in page.text
+    assert "waiting period" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    done = client.post(
+        "/recovery/new-password",
+        data={"csrf_token": csrf.group(1), "new_password": NEW_PASSWORD},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == "/recovery/done"
+    assert "Your recovery is on its way" in client.get("/recovery/done").text
     with ctx.database.session() as db:
-        done = recovery.complete_recovery(db, ctx, ORIGIN, token, NEW_PASSWORD)
-    assert done.status.state == "holding"
-    assert done.status.takes_effect_at is not None
+        status = recovery.recovery_status(db, ctx, token)
+    assert status.state == "holding"
+    assert status.proofs == ["support"]
 
 
 def test_the_owner_is_told_on_every_address_without_the_full_contact(client, ctx, opened):
