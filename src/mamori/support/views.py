@@ -3,7 +3,6 @@ case sends, and the operators' queue."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from mamori.support import service
 from mamori.support.api import send_notices
 from mamori.support.errors import NotAnOperator
 from mamori.support.models import STATUSES
+from mamori.web.security import hide_secret_paths
 from mamori.web.templating import (
     check_csrf,
     cookie_name,
@@ -51,22 +51,7 @@ REFERENCE = Path(min_length=1, max_length=64)
 FORM_FIELDS = ("csrf_token", "login", "contact_email", "what_happened")
 
 
-class _HideLinkTokens(logging.Filter):
-    """The approved-case link carries a recovery token in its path: the access log keeps
-    only the route, never the secret."""
-
-    pattern = re.compile(re.escape(service.APPROVED_LINK) + r"[^\s?\"']+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                self.pattern.sub(service.APPROVED_LINK + "…", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        return True
-
-
-logging.getLogger("uvicorn.access").addFilter(_HideLinkTokens())
+hide_secret_paths(service.APPROVED_LINK)
 
 
 # --- opening a case (no login: the person can't log in) ----------------------------------
