@@ -148,7 +148,7 @@ def test_a_japanese_browser_starts_in_japanese(browser: Any, server: Server, scr
         expect(page.get_by_role("heading", level=1)).to_have_text("アカウントを作成")
         username = new_username()
         page.get_by_label("ユーザーネーム").fill(username)
-        page.get_by_label("パスワード", exact=True).fill("password")
+        page.get_by_label("パスワード", exact=True).fill("1qaz2wsx3edc4rfv")
         page.get_by_role("button", name="登録する").click()
         # Too common a password: refused, in Japanese, announced to screen readers.
         expect(page.get_by_role("alert")).to_contain_text("よく使われている")
