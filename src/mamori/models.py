@@ -8,6 +8,7 @@ from mamori.core.db import Base
 from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
+from mamori.security.models import DisownedEvent, SecurityState
 from mamori.sessions.models import LoginSession
 from mamori.totp.models import Authenticator
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
@@ -18,11 +19,13 @@ __all__ = [
     "BackupCode",
     "BackupCodeSet",
     "Base",
+    "DisownedEvent",
     "LoginChallenge",
     "LoginSession",
     "OutboxMessage",
     "PhoneMethod",
     "SecurityCode",
+    "SecurityState",
     "ThrottleCounter",
     "TwoFactorSettings",
     "User",

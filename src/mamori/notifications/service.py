@@ -34,6 +34,7 @@ from mamori.core.i18n import translator
 from mamori.notifications.channels import ChannelError, SmtpChannel, TwilioSmsChannel
 from mamori.notifications.errors import DeliveryFailed, DeliveryNotConfigured
 from mamori.notifications.models import FAILED, OUTBOX_ONLY, SENT, OutboxMessage
+from mamori.security.links import wasnt_me_url
 
 log = logging.getLogger("mamori.notifications")
 
@@ -230,7 +231,7 @@ def alert_user(
         + "\n\n"
         + _(
             "If this wasn't you, secure your account now: %(link)s",
-            link=f"{ctx.settings.base_url.rstrip('/')}/accounts/center/password-and-security",
+            link=wasnt_me_url(db, ctx.keyring, ctx.settings.base_url, user.id, ctx.clock.now()),
         )
     )
     subject_text = _(subject, **values)
