@@ -27,6 +27,7 @@ from mamori.login import api as login_api
 from mamori.login import views as login_views
 from mamori.notifications import api as notifications_api
 from mamori.security import api as security_api
+from mamori.security import views as security_views
 from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
 from mamori.settings import Settings
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         two_factor_api.router,
         two_factor_views.router,
         security_api.router,
+        security_views.router,
         backup_codes_api.router,
         backup_codes_views.router,
     ):

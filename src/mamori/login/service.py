@@ -26,6 +26,7 @@ from mamori.login.errors import InvalidCredentials
 from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
 from mamori.security import service as security
+from mamori.security.ratings import rate_password
 from mamori.sessions.reauthentication import session_and_user
 from mamori.sessions.service import NewSession, mark_reauthenticated, start_session
 from mamori.settings import Settings
@@ -135,7 +136,7 @@ def log_in(
 ) -> LoginResult:
     """`device`: the browser's device cookie (None for API clients), for new-device alerts."""
     user = check_password(db, ctx, origin, login=login, password=password)
-    security.rate_password(db, ctx, user, password)
+    rate_password(db, ctx, user, password)
     if two_factor.is_two_factor_on(db, user.id):
         token = start_challenge(db, ctx, user.id, kind)
         record_event(

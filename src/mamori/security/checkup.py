@@ -19,7 +19,8 @@ from mamori.accounts.models import User
 from mamori.backup_codes.service import remaining_codes
 from mamori.context import Context
 from mamori.security.models import SecurityState
-from mamori.security.service import SECURITY_PAGE, password_rating, security_state
+from mamori.security.ratings import password_rating
+from mamori.security.service import SECURITY_PAGE, security_state
 from mamori.two_factor import service as two_factor
 
 Status = Literal["ok", "warning", "risk"]

@@ -5,14 +5,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
-from mamori.accounts.passwords import common_passwords, normalize_password
 from mamori.accounts.service import check_new_password, get_user
 from mamori.audit.models import AuditEvent
 from mamori.audit.service import Origin, record_event
@@ -29,6 +27,7 @@ from mamori.security.errors import (
     SamePassword,
 )
 from mamori.security.models import DisownedEvent, SecurityState
+from mamori.security.ratings import rate_password, state_for_update
 from mamori.sessions.devices import describe_device, parse_device
 from mamori.sessions.models import LoginSession
 from mamori.sessions.reauthentication import session_and_user
@@ -39,8 +38,6 @@ REVIEW_PAGE = "/accounts/center/security-review"
 NEW_PASSWORD_PAGE = "/accounts/new-password"  # noqa: S105 (a path)
 EMAILS_DAYS = 14
 ACTIVITY_DAYS = 30
-# zxcvbn is slow on very long input, and length alone makes such a password strong.
-RATED_LENGTH = 100
 
 
 # --- what the security center remembers ------------------------------------------------
@@ -48,47 +45,6 @@ RATED_LENGTH = 100
 
 def security_state(db: Session, user_id: int) -> SecurityState | None:
     return db.get(SecurityState, user_id)
-
-
-def _state_for_update(db: Session, user_id: int) -> SecurityState:
-    state = db.get(SecurityState, user_id)
-    if state is None:
-        state = SecurityState(user_id=user_id)
-        db.add(state)
-        db.flush()
-    return state
-
-
-# --- the password's rating --------------------------------------------------------------
-
-
-@cache
-def _zxcvbn() -> object:
-    from zxcvbn import zxcvbn
-
-    return zxcvbn
-
-
-def rate_password(db: Session, ctx: Context, user: User, password: str) -> None:
-    """Keep how strong the password is, while its plaintext is at hand. Never the password."""
-    normalized = normalize_password(password)
-    hints = [user.username, *(user.email.split("@")[:1] if user.email else []), "mamori"]
-    rate = _zxcvbn()
-    score = int(rate(normalized[:RATED_LENGTH], user_inputs=hints)["score"])  # type: ignore[operator]
-    state = _state_for_update(db, user.id)
-    state.password_score = score
-    state.password_common = normalized.casefold() in common_passwords()
-    state.password_rated_at = ctx.clock.now()
-
-
-def password_rating(state: SecurityState | None, user: User) -> tuple[int, bool] | None:
-    """(zxcvbn score, is a common password), or None when the rating is missing or older
-    than the password (changed on a path that did not rate it)."""
-    if state is None or state.password_rated_at is None or state.password_score is None:
-        return None
-    if state.password_rated_at < user.password_changed_at:
-        return None
-    return state.password_score, bool(state.password_common)
 
 
 # --- devices and the new-device alert ---------------------------------------------------
@@ -296,7 +252,7 @@ def disown(db: Session, ctx: Context, origin: Origin, token: str) -> User:
         .values(expires_at=now)
         .execution_options(synchronize_session=False)
     )
-    _state_for_update(db, user.id).password_change_required_at = now
+    state_for_update(db, user.id).password_change_required_at = now
     record_event(
         db,
         ctx.clock,
@@ -360,7 +316,7 @@ def set_required_password(
 
 def mark_reviewed(db: Session, ctx: Context, origin: Origin, user_id: int) -> datetime:
     now = ctx.clock.now()
-    _state_for_update(db, user_id).reviewed_at = now
+    state_for_update(db, user_id).reviewed_at = now
     record_event(db, ctx.clock, "security.reviewed", origin, user_id=user_id)
     return now
 

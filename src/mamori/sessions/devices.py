@@ -19,7 +19,7 @@ _BROWSERS = (
     ("UC Browser", r"UCBrowser/"),
     ("Firefox", r"Firefox/|FxiOS/"),
     ("Chrome", r"Chrome/|CriOS/|Chromium/"),
-    ("Safari", r"Version/[\d.]+.*Safari/"),
+    ("Safari", r"Safari/"),
     ("Internet Explorer", r"MSIE |Trident/"),
     # Programs rather than browsers: an app's HTTP library, or a command-line tool.
     ("Android app", r"^okhttp/|^Dalvik/"),
