@@ -3,6 +3,8 @@ from mamori" (what was sent in the last 14 days): only the caller's own, never a
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.core.helpers import shown, web_log_in
 from tests.security.helpers import EMAILS, IPHONE, SESSIONS, api_log_in
@@ -11,10 +13,11 @@ from tests.two_factor.helpers import last_code_sent_to, start_login, user_with_a
 SESSION_FIELDS = {"id", "current", "user_agent", "device", "ip", "created_at", "last_seen_at"}
 
 
-def activity(client, token: str) -> dict:
+def activity(client, token: str) -> dict[str, Any]:
     response = client.get("/api/v1/me/login-activity", headers=bearer(token))
     assert response.status_code == 200, response.text
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def wrong_password(client, login: str = "hana") -> None:
@@ -86,7 +89,7 @@ def test_the_page_shows_this_device_and_failed_attempts_in_both_languages(client
     assert "iPhoneのSafari" in japanese
 
 
-def messages(client, token: str) -> list[dict]:
+def messages(client, token: str) -> list[dict[str, Any]]:
     response = client.get("/api/v1/me/emails", headers=bearer(token))
     assert response.status_code == 200, response.text
     return list(response.json()["messages"])

@@ -3,6 +3,8 @@ fix for everything that is not OK, and tells when the account was last reviewed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from mamori.accounts.models import User
@@ -16,16 +18,17 @@ from tests.two_factor.helpers import last_code_sent_to, user_with_app
 STRONG = PASSWORD  # "correct horse battery staple": zxcvbn 4, not a common password
 
 
-def checkup(client, token: str, language: str = "en") -> dict:
+def checkup(client, token: str, language: str = "en") -> dict[str, Any]:
     response = client.get(
         "/api/v1/me/security/checkup",
         headers={**bearer(token), "Accept-Language": language},
     )
     assert response.status_code == 200, response.text
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
-def statuses(report: dict) -> dict[str, str]:
+def statuses(report: dict[str, Any]) -> dict[str, str]:
     return {f["code"]: f["status"] for f in report["findings"]}
 
 
