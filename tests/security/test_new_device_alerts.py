@@ -4,7 +4,7 @@ e-mail and in the alerts list; a known device, and every other event, does not."
 from __future__ import annotations
 
 from tests.conftest import PASSWORD, bearer, sign_up
-from tests.core.helpers import app_client, web_log_in
+from tests.core.helpers import app_client, web_log_in, web_sign_up
 from tests.security.helpers import (
     ANDROID_APP,
     IPHONE,
@@ -111,3 +111,15 @@ def test_each_security_change_is_listed_once_newest_first(client, clock):
     assert events.count("backup_codes.used") == 1
     assert events.count("two_factor.turned_on") == 1
     assert events.count("two_factor.method_added") == 1
+
+
+def test_after_signing_up_on_the_web_the_app_and_that_browser_are_both_known(client):
+    assert web_sign_up(client, "hana", PASSWORD, email=MAIL).status_code == 303
+    api_log_in(client, ANDROID_APP)  # the first login after sign-up: never "new"
+    client.cookies.delete("mamori_session")
+    web_log_in(client, "hana", PASSWORD)  # the browser that signed up
+    assert NEW_DEVICE not in subjects_to(client, MAIL)
+
+    api_log_in(client, IPHONE)
+
+    assert subjects_to(client, MAIL).count(NEW_DEVICE) == 1

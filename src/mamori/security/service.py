@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,15 +61,22 @@ def device_digest(ctx: Context, user_id: int, device_secret: str | None, origin:
 
 
 def _is_new_device(db: Session, user: User, session: LoginSession, digest: str) -> bool:
-    """New when the account has logged in from some known device before, and never from
-    this one. The first login of an account (after sign-up) finds no device at all."""
+    """New when the account has logged in before and has known devices, none of them
+    this one. The first login after sign-up is never new (wherever the sign-up was), and
+    neither is the first login after mamori learnt devices (older sessions have none)."""
     earlier = select(LoginSession.device_digest).where(
         LoginSession.user_id == user.id,
         LoginSession.id != session.id,
         LoginSession.device_digest.is_not(None),
     )
     seen = set(db.scalars(earlier))
-    return bool(seen) and digest not in seen
+    if not seen or digest in seen:
+        return False
+    logins = select(func.count()).where(
+        AuditEvent.user_id == user.id, AuditEvent.event == "login.succeeded"
+    )
+    # This login's own event is already written: more than one means an earlier login.
+    return int(db.scalar(logins) or 0) > 1
 
 
 def secure_new_session(
