@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, text
 
+from mamori.accounts.models import User
 from mamori.security.models import DisownedEvent
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.core.helpers import app_client, csrf_from, events, problem, shown, web_log_in
@@ -270,3 +271,34 @@ def test_each_alert_in_the_list_carries_its_own_link(client, clock):
     assert client.get(path).status_code == 200
     clock.advance(days=2)
     assert client.get(path).status_code == 410
+
+
+def test_a_held_session_can_log_out(client):
+    sign_up(client, email=MAIL)
+    link = changed_password(client)
+    client.post("/api/v1/wasnt-me", json={"token": link.rsplit("/", 1)[1]})
+    answer = client.post("/api/v1/login", json={"login": "hana", "password": NEW_PASSWORD})
+    held = problem(answer, 403, "password_change_required")["token"]
+
+    assert client.post("/api/v1/logout", headers=bearer(held)).status_code == 204
+    problem(
+        client.post(
+            "/api/v1/me/password/new", headers=bearer(held), json={"new_password": "x" * 20}
+        ),
+        401,
+        "not_authenticated",
+    )
+
+
+def test_a_password_set_another_way_afterwards_lifts_the_hold(client, ctx, clock):
+    sign_up(client, email=MAIL)
+    link = changed_password(client)
+    client.post("/api/v1/wasnt-me", json={"token": link.rsplit("/", 1)[1]})
+    clock.advance(minutes=5)
+    with ctx.database.session() as db:  # e.g. a reset through account recovery
+        user = db.scalar(select(User).where(User.username == "hana"))
+        assert user is not None
+        user.password_hash = ctx.hasher.hash("the recovered passphrase")
+        user.password_changed_at = clock.now()
+
+    assert log_in(client, password="the recovered passphrase")

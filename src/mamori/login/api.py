@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from mamori.core.deps import Ctx, RequestOrigin
 from mamori.login import service
 from mamori.security.errors import PasswordChangeRequired
-from mamori.sessions.http import NEW_PASSWORD_API, ApiCaller
+from mamori.sessions.http import NEW_PASSWORD_API, ApiCallerSettingPassword
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import NewSession, end_session
 
@@ -116,7 +116,7 @@ def verify_login_code(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def log_out(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
+def log_out(ctx: Ctx, origin: RequestOrigin, caller: ApiCallerSettingPassword) -> Response:
     with ctx.database.session() as db:
         session = db.get(LoginSession, caller.session_id)
         if session is not None:

@@ -15,6 +15,7 @@ from mamori.login import service
 from mamori.security.service import NEW_PASSWORD_PAGE
 from mamori.sessions.http import (
     WebCaller,
+    WebCallerSettingPassword,
     clear_session_cookie,
     device_secret,
     set_device_cookie,
@@ -214,7 +215,10 @@ def verify_code(
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)])
-def log_out(request: Request, ctx: Ctx, origin: RequestOrigin, caller: WebCaller) -> Response:
+def log_out(
+    request: Request, ctx: Ctx, origin: RequestOrigin, caller: WebCallerSettingPassword
+) -> Response:
+    # A session held by "This wasn't me" can log out too.
     if caller:
         with ctx.database.session() as db:
             session = db.get(LoginSession, caller.session_id)

@@ -114,7 +114,7 @@ def secure_new_session(
             device=device,
             ip=origin.ip or "?",
         )
-    if password_change_required(db, user.id):
+    if password_change_required(db, user):
         session.must_change_password = True
 
 
@@ -282,9 +282,12 @@ def disown(db: Session, ctx: Context, origin: Origin, token: str) -> User:
     return user
 
 
-def password_change_required(db: Session, user_id: int) -> bool:
-    state = security_state(db, user_id)
-    return state is not None and state.password_change_required_at is not None
+def password_change_required(db: Session, user: User) -> bool:
+    """Since "This wasn't me", until the password changes. Any change counts (a recovery
+    reset too), so no other feature needs to know about the hold."""
+    state = security_state(db, user.id)
+    required = state.password_change_required_at if state else None
+    return required is not None and user.password_changed_at <= required
 
 
 def set_required_password(
@@ -294,7 +297,7 @@ def set_required_password(
     session and ends any other."""
     session, user = session_and_user(db, session_id)
     state = security_state(db, user.id)
-    if state is None or state.password_change_required_at is None:
+    if state is None or not password_change_required(db, user):
         raise PasswordChangeNotRequired()
     check_new_password(
         ctx.settings, new_password, user.username, user.email.split("@")[0] if user.email else None
