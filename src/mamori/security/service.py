@@ -16,6 +16,7 @@ from mamori.audit.models import AuditEvent
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.crypto import token_digest
+from mamori.core.i18n import translator
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
 from mamori.notifications.service import alert_user
@@ -111,7 +112,7 @@ def secure_new_session(
             "Your account %(username)s was logged into from a new device: %(device)s, "
             "IP address %(ip)s.",
             username=user.username,
-            device=device,
+            device=describe_device(origin.user_agent, translator(user.locale)),
             ip=origin.ip or "?",
         )
     if password_change_required(db, user):
