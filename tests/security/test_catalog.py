@@ -23,7 +23,7 @@ def finding_messages() -> set[str]:
                 if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
                     found.add(argument.value)
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "change":
-            assert isinstance(node.value, ast.Constant)
+            assert isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
             found.add(node.value.value)
     return found
 
