@@ -50,7 +50,7 @@ CONTRACT: dict[tuple[str, str], tuple[set[str], str, set[str]]] = {
     ("get", "/api/v1/me/sessions"): (set(), "200", {"sessions"}),
     ("delete", "/api/v1/me/sessions/{id}"): (set(), "204", set()),
     ("get", "/api/v1/me/security/checkup"): (set(), "200", set()),
-    ("post", "/api/v1/recovery"): ({"login"}, "202", set()),
+    ("post", "/api/v1/recovery"): ({"login"}, "202", {"recovery"}),
 }
 SESSION_FIELDS = {"id", "current", "user_agent", "device", "ip", "created_at", "last_seen_at"}
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,6 +20,8 @@ from mamori.accounts import views as accounts_views
 from mamori.accounts.passwords import PasswordHasher
 from mamori.backup_codes import api as backup_codes_api
 from mamori.backup_codes import views as backup_codes_views
+from mamori.contact_details import api as contact_details_api
+from mamori.contact_details import views as contact_details_views
 from mamori.context import Context
 from mamori.core.clock import Clock, SystemClock
 from mamori.core.crypto import load_or_create_keyring
@@ -26,7 +31,11 @@ from mamori.core.throttle import Throttle, make_counters
 from mamori.login import api as login_api
 from mamori.login import views as login_views
 from mamori.notifications import api as notifications_api
+from mamori.notifications.delivery import DeliveryWorker
+from mamori.recovery import api as recovery_api
+from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
+from mamori.security import review as security_review
 from mamori.security import views as security_views
 from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
@@ -54,8 +63,16 @@ def build_context(settings: Settings, clock: Clock | None = None) -> Context:
     )
 
 
-def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
-    """Build the ASGI app. The database must already be migrated (`mamori migrate`)."""
+def create_app(
+    settings: Settings | None = None,
+    context: Context | None = None,
+    *,
+    deliver_in_background: bool = False,
+) -> FastAPI:
+    """Build the ASGI app. The database must already be migrated (`mamori migrate`).
+
+    `deliver_in_background` runs the outbox's delivery worker while the app lives;
+    `mamori serve` asks for it (MAMORI_DELIVERY_WORKER), an app built for a test does not."""
     ctx = context or build_context(settings or Settings())
     app = FastAPI(
         title="mamori",
@@ -63,6 +80,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         summary="Account security: login, two-factor authentication, backup codes, recovery",
         docs_url=None,
         redoc_url=None,
+        lifespan=_delivery_worker(ctx) if deliver_in_background else None,
     )
     app.state.ctx = ctx
     app.state.templates = make_environment()
@@ -85,6 +103,11 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         security_views.router,
         backup_codes_api.router,
         backup_codes_views.router,
+        recovery_api.router,
+        recovery_views.router,
+        security_review.router,
+        contact_details_api.router,
+        contact_details_views.router,
     ):
         app.include_router(router)
 
@@ -92,6 +115,19 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
     _add_operational_routes(app, ctx)
     return app
+
+
+def _delivery_worker(ctx: Context) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = DeliveryWorker(ctx)
+        worker.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(worker.stop)
+
+    return lifespan
 
 
 def _add_operational_routes(app: FastAPI, ctx: Context) -> None:

@@ -1,10 +1,11 @@
-"""The operator's command line: serve, migrate, users, audit."""
+"""The operator's command line: serve, migrate, users, audit, outbox, recovery."""
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -15,11 +16,21 @@ from mamori.backup_codes.service import remaining_codes
 from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
 from mamori.core.migrate import upgrade
+from mamori.recovery.cli import commands as recovery_commands
 from mamori.settings import Settings
+
+if TYPE_CHECKING:
+    from mamori.context import Context
+    from mamori.notifications.models import OutboxMessage
 
 app = typer.Typer(help="mamori: self-hosted account security.", no_args_is_help=True)
 users = typer.Typer(help="Look up and manage accounts.", no_args_is_help=True)
 app.add_typer(users, name="users")
+app.add_typer(recovery_commands, name="recovery")
+outbox = typer.Typer(
+    help="Messages mamori sends: list, show, retry, deliver.", no_args_is_help=True
+)
+app.add_typer(outbox, name="outbox")
 
 
 def _prepare(settings: Settings) -> Database:
@@ -31,10 +42,19 @@ def _prepare(settings: Settings) -> Database:
     return database
 
 
+def context_from_environment(settings: Settings) -> Context:
+    """What commands that act like the server need: the same context `serve` builds."""
+    from mamori.app import build_context
+
+    _prepare(settings).engine.dispose()
+    return build_context(settings)
+
+
 def create_app_from_environment() -> object:
     from mamori.app import create_app
 
-    return create_app(Settings())
+    settings = Settings()
+    return create_app(settings, deliver_in_background=settings.delivery_worker)
 
 
 @app.command()
@@ -176,6 +196,122 @@ def audit(
                     f"{row['at']}  {entry.event:<28} {entry.outcome:<8} "
                     f"user={entry.user_id} ip={entry.ip} {json.dumps(entry.details)}"
                 )
+
+
+class MessageStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    outbox = "outbox"
+
+
+def _message_facts(message: OutboxMessage) -> dict[str, object]:
+    """What an operator may see of a message: never its body (a code's is blanked anyway)."""
+    return {
+        "id": message.id,
+        "created_at": message.created_at.isoformat(),
+        "status": message.status,
+        "channel": message.channel,
+        "kind": message.kind,
+        "template": message.template,
+        "to": message.to,
+        "subject": message.subject,
+        "attempts": message.attempts,
+        "next_attempt_at": message.next_attempt_at.isoformat() if message.next_attempt_at else None,
+        "sent_at": message.sent_at.isoformat() if message.sent_at else None,
+        "provider_ref": message.provider_ref,
+        "last_error": message.last_error,
+        "user_id": message.user_id,
+    }
+
+
+@outbox.command("list")
+def list_messages(
+    status: Annotated[MessageStatus | None, typer.Option(help="Only messages in this state")] = (
+        None
+    ),
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """The newest messages and where each stands; `--status failed` for what did not arrive."""
+    from mamori.notifications.service import messages
+
+    database = _prepare(Settings())
+    with database.session() as db:
+        for message in messages(db, status=status.value if status else None, limit=limit):
+            facts = _message_facts(message)
+            if as_json:
+                typer.echo(json.dumps(facts, ensure_ascii=False))
+                continue
+            error = f"  last error: {message.last_error}" if message.last_error else ""
+            typer.echo(
+                f"{message.id}\t{facts['created_at']}\t{message.status}\t{message.channel}\t"
+                f"{message.template or message.kind}\tattempts={message.attempts}\t"
+                f"{message.to}\t{message.subject}{error}"
+            )
+
+
+@outbox.command("show")
+def show_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """One message: recipient, subject, state, attempts and last error. Never a code."""
+    from mamori.notifications.models import OutboxMessage
+
+    database = _prepare(Settings())
+    with database.session() as db:
+        message = db.get(OutboxMessage, message_id)
+        if message is None:
+            typer.echo(f"no message with id {message_id}", err=True)
+            raise typer.Exit(1)
+        for key, value in _message_facts(message).items():
+            typer.echo(f"{key}: {'' if value is None else value}")
+
+
+@outbox.command("retry")
+def retry_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Queue a failed message again with a fresh set of attempts (audited)."""
+    from mamori.core.clock import SystemClock
+    from mamori.notifications.errors import MessageNotFound, NotRetryable
+    from mamori.notifications.service import retry_message as requeue
+
+    settings = Settings()
+    database = _prepare(settings)
+    try:
+        with database.session() as db:
+            requeue(db, SystemClock(), message_id)
+    except MessageNotFound:
+        typer.echo(f"no message with id {message_id}", err=True)
+        raise typer.Exit(1) from None
+    except NotRetryable as refusal:
+        typer.echo(refusal.message(), err=True)
+        raise typer.Exit(1) from None
+    when = (
+        "the server's delivery worker sends it shortly"
+        if settings.delivery_worker
+        else "run `mamori outbox deliver` to send it"
+    )
+    typer.echo(f"message {message_id} is pending again; {when}")
+
+
+@outbox.command("deliver")
+def deliver_messages(
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many")] = 100,
+) -> None:
+    """Send what is due now, once (for cron, when MAMORI_DELIVERY_WORKER=false)."""
+    from mamori.app import build_context
+    from mamori.notifications.delivery import deliver_pending
+
+    settings = Settings()
+    _prepare(settings).engine.dispose()
+    ctx = build_context(settings)
+    try:
+        counts = deliver_pending(ctx, limit)
+    finally:
+        ctx.database.engine.dispose()
+    typer.echo(
+        f"sent {counts.sent}, retrying {counts.retrying}, failed {counts.failed}, "
+        f"kept in the outbox {counts.kept}"
+    )
 
 
 def main() -> None:

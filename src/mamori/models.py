@@ -4,10 +4,12 @@ from mamori.accounts.models import User
 from mamori.audit.models import AuditEvent
 from mamori.backup_codes.models import BackupCode, BackupCodeSet
 from mamori.codes.models import SecurityCode
+from mamori.contact_details.models import PendingContactChange
 from mamori.core.db import Base
 from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
+from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.security.models import DisownedEvent, SecurityState
 from mamori.sessions.models import LoginSession
 from mamori.totp.models import Authenticator
@@ -23,7 +25,10 @@ __all__ = [
     "LoginChallenge",
     "LoginSession",
     "OutboxMessage",
+    "PendingContactChange",
     "PhoneMethod",
+    "RecoveryAttempt",
+    "RecoveryProof",
     "SecurityCode",
     "SecurityState",
     "ThrottleCounter",

@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # OWASP Password Storage Cheat Sheet's minimum for argon2id.
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=1, ge=1, le=16)
 
     password_min_length: int = Field(default=8, ge=8)
+    # Where the password is the only factor (no two-factor yet, and at sign-up), NIST SP
+    # 800-63B-4 asks for 15.
+    password_min_length_single_factor: int = Field(default=15, ge=8)
     password_max_length: int = Field(default=256, ge=64, le=4096)
 
     # Failed password logins. Successes are never counted.
@@ -78,6 +81,12 @@ class Settings(BaseSettings):
     sms_auth_token: str | None = None
     sms_from: str | None = None
     delivery_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    # Alerts wait in the outbox for the delivery worker (notifications/service.py); a failed
+    # hand-over is retried after delivery_retry_seconds, doubling each time, then given up.
+    delivery_worker: bool = True  # `mamori serve` runs it; false: `mamori outbox deliver` (cron)
+    delivery_poll_seconds: float = Field(default=5, gt=0, le=300)
+    delivery_max_attempts: int = Field(default=8, ge=1, le=50)
+    delivery_retry_seconds: int = Field(default=30, ge=1, le=3600)
 
     # Security codes sent by SMS / e-mail (6 digits, single use, 5 attempts; ASVS 6.5.5).
     security_code_sms_minutes: int = Field(default=10, ge=1, le=10)
@@ -89,6 +98,17 @@ class Settings(BaseSettings):
     security_code_sends_per_destination_hour: int = Field(default=10, ge=1)
     security_code_sends_per_ip_hour: int = Field(default=30, ge=1)
     sms_sends_per_hour: int = Field(default=1000, ge=1)  # all numbers together: SMS pumping
+
+    # "Can't log in?" recovery (NIST SP 800-63B-4 §4.2).
+    recovery_attempt_hours: int = Field(default=24, ge=1, le=72)
+    # A recovery that removes or replaces a second factor waits this long, while every
+    # address and session is told and can cancel it.
+    recovery_holding_hours: int = Field(default=72, ge=0, le=720)
+    recovery_starts_per_ip_hour: int = Field(default=20, ge=1)
+    recovery_starts_per_account_hour: int = Field(default=5, ge=1)
+    # Trusted contacts: how many must vouch, and how long their codes live.
+    trusted_contacts_threshold: int = Field(default=3, ge=2, le=5)
+    trusted_contact_code_hours: int = Field(default=24, ge=1, le=72)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -103,6 +123,14 @@ class Settings(BaseSettings):
         for network in value:
             ipaddress.ip_network(network, strict=False)
         return value
+
+    @model_validator(mode="after")
+    def _single_factor_at_least_the_minimum(self) -> Settings:
+        if self.password_min_length_single_factor < self.password_min_length:
+            raise ValueError(
+                "password_min_length_single_factor must be at least password_min_length"
+            )
+        return self
 
     @property
     def development(self) -> bool:

@@ -114,7 +114,7 @@ def test_a_hostile_e_mail_or_phone_is_refused_and_nothing_is_stored(
         '"; DROP TABLE users; --',
         "😀👨‍👩‍👧‍👦 family emoji pass",
         "\u202epassword backwards",
-        "e\u0301\u0302\u0303\u0304 combining",
+        "e\u0301\u0302\u0303\u0304 combining marks",
     ],
 )
 def test_sql_html_and_odd_unicode_are_just_characters_in_a_password(hostile_client, password):

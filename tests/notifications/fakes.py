@@ -126,9 +126,12 @@ def smtp_server(
     certificate: Certificate | None = None,
     implicit_tls: bool = False,
     credentials: tuple[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[SmtpInbox]:
-    """Plain SMTP; STARTTLS required when a certificate is given; implicit TLS on request."""
-    inbox = SmtpInbox("127.0.0.1", free_port())
+    """Plain SMTP; STARTTLS required when a certificate is given; implicit TLS on request.
+
+    `port`: come back where a server that went down was listening."""
+    inbox = SmtpInbox("127.0.0.1", port or free_port())
     options: dict[str, Any] = {}
     if certificate and implicit_tls:
         options["ssl_context"] = certificate.server_context()
@@ -158,6 +161,46 @@ def smtp_server(
         yield inbox
     finally:
         controller.stop()
+
+
+@dataclass
+class SilentServer:
+    """Accepts TCP connections and never says a word: an SMTP server that hangs."""
+
+    host: str
+    port: int
+    connections: int = 0
+
+
+@contextmanager
+def silent_server() -> Iterator[SilentServer]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.1)
+    server = SilentServer("127.0.0.1", int(listener.getsockname()[1]))
+    held: list[socket.socket] = []
+    stopping = threading.Event()
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                connection, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            held.append(connection)
+            server.connections += 1
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        stopping.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
 
 
 # --- SMS provider (Twilio's Messages API) -----------------------------------------------

@@ -1,4 +1,7 @@
-"""E-mail through a real SMTP server, texts through a local server speaking Twilio's API."""
+"""E-mail through a real SMTP server, texts through a local server speaking Twilio's API.
+
+Security codes are handed over at once (the person is waiting); everything else is queued
+and handed over by the delivery worker (`deliver_pending`), tested in test_delivery.py."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from mamori.accounts.service import sign_up
 from mamori.audit.service import Origin, recent_events
 from mamori.context import Context
 from mamori.core.errors import install_error_handlers
+from mamori.notifications.delivery import DeliveryCounts, deliver_pending
 from mamori.notifications.errors import DeliveryFailed, DeliveryNotConfigured
 from mamori.notifications.service import REDACTED, alert_user, outbox, send_email, send_sms
 from tests.conftest import PASSWORD
@@ -45,6 +49,9 @@ def test_an_email_reaches_the_smtp_server_with_its_japanese_body_intact(ctx):
                 body=JAPANESE,
                 user_id=None,
             )
+        assert sent.status == "pending"
+        assert inbox.mails == []  # queued, not yet handed over
+        assert deliver_pending(mailer) == DeliveryCounts(sent=1)
     assert len(inbox.mails) == 1
     mail = inbox.mails[0]
     assert mail.recipients == ["hana@example.com"]
@@ -53,10 +60,10 @@ def test_an_email_reaches_the_smtp_server_with_its_japanese_body_intact(ctx):
     assert mail.message["From"] == "mamori <no-reply@localhost>"
     assert mail.message.get_content_charset() == "utf-8"
     assert mail.text.strip() == JAPANESE
-    assert sent.status == "sent"
-    assert sent.provider_ref == mail.message["Message-ID"]
     with ctx.database.session() as db:
         stored = outbox(db)[0]
+        assert stored.provider_ref == mail.message["Message-ID"]
+        assert stored.attempts == 1
         assert (stored.to, stored.subject, stored.body, stored.status) == (
             "hana@example.com",
             "ログインの通知",
@@ -82,6 +89,7 @@ def test_starttls_with_a_private_ca_and_a_login(ctx, tmp_path):
             send_email(
                 db, mailer, to="hana@example.com", subject="Hello", body="Over TLS", user_id=None
             )
+        deliver_pending(mailer)
     assert [mail.text.strip() for mail in inbox.mails] == ["Over TLS"]
     assert [login for login, _ in inbox.logins] == ["mamori"]
 
@@ -101,6 +109,7 @@ def test_implicit_tls(ctx, tmp_path):
                 body="TLS from the start",
                 user_id=None,
             )
+        deliver_pending(mailer)
     assert [mail.text.strip() for mail in inbox.mails] == ["TLS from the start"]
 
 
@@ -108,13 +117,27 @@ def test_an_untrusted_certificate_fails_the_delivery_instead_of_sending_in_the_c
     certificate = self_signed_certificate(tmp_path)
     with smtp_server(certificate=certificate) as inbox:
         mailer = configured(ctx, **smtp_settings(inbox, smtp_security="starttls"))
-        with pytest.raises(DeliveryFailed), mailer.database.session() as db:
+        with mailer.database.session() as db:
             send_email(
                 db, mailer, to="hana@example.com", subject="Hi", body="secret-free", user_id=None
             )
+        assert deliver_pending(mailer) == DeliveryCounts(retrying=1)
+        with pytest.raises(DeliveryFailed), mailer.database.session() as db:
+            send_email(
+                db,
+                mailer,
+                to="hana@example.com",
+                subject="Code",
+                body="Code 271828",
+                user_id=None,
+                kind="code",
+                secret="271828",
+            )
     assert inbox.mails == []
     with ctx.database.session() as db:
-        assert outbox(db)[0].status == "failed"
+        code, alert = outbox(db)
+        assert (code.status, alert.status) == ("failed", "pending")
+        assert alert.last_error and alert.last_error.startswith("smtp ")
 
 
 def test_a_refused_recipient_is_a_failed_delivery_logged_and_audited_without_the_body(ctx, caplog):
@@ -160,9 +183,20 @@ def test_an_smtp_server_that_is_down_is_a_failed_delivery(ctx):
         port = inbox.port
     mailer = configured(ctx, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
     with pytest.raises(DeliveryFailed), mailer.database.session() as db:
-        send_email(db, mailer, to="hana@example.com", subject="Hi", body="…", user_id=None)
+        send_email(
+            db,
+            mailer,
+            to="hana@example.com",
+            subject="Code",
+            body="Code 314159",
+            user_id=None,
+            kind="code",
+            secret="314159",
+        )
     with ctx.database.session() as db:
-        assert outbox(db)[0].status == "failed"
+        message = outbox(db)[0]
+        assert message.status == "failed"
+        assert message.last_error == "smtp SMTPConnectError"
         assert recent_events(db, event="delivery.failed")
 
 
@@ -287,7 +321,8 @@ def test_an_alert_goes_out_by_smtp_in_the_users_language(ctx):
                 "The password of your account %(username)s was changed.",
                 username="hana",
             )
-    assert message is not None and message.status == "sent"
+        assert message is not None and message.status == "pending"
+        assert deliver_pending(mailer) == DeliveryCounts(sent=1)
     [mail] = inbox.mails
     assert mail.recipients == ["hana@example.com"]
     assert mail.message["Subject"] == "パスワードが変更されました"
@@ -299,7 +334,9 @@ def test_a_failed_alert_is_recorded_and_audited_but_does_not_undo_the_change(ctx
     user = _user(ctx)
     with smtp_server() as inbox:
         port = inbox.port
-    mailer = configured(ctx, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+    mailer = configured(
+        ctx, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", delivery_max_attempts=1
+    )
     with mailer.database.session() as db:
         message = alert_user(
             db,
@@ -309,8 +346,10 @@ def test_a_failed_alert_is_recorded_and_audited_but_does_not_undo_the_change(ctx
             "The password of your account %(username)s was changed.",
             username="hana",
         )
-    assert message is not None and message.status == "failed"
+    assert message is not None and message.status == "pending"
+    assert deliver_pending(mailer) == DeliveryCounts(failed=1)
     with ctx.database.session() as db:
+        assert outbox(db)[0].status == "failed"
         [event] = recent_events(db, event="delivery.failed")
         assert event.user_id == user.id
 
@@ -328,7 +367,8 @@ def test_an_alert_without_a_delivery_channel_is_kept_in_the_outbox(ctx):
         )
     assert message is not None
     assert message.to == "hana@example.com"
-    assert message.status in ("outbox", "sent")
+    assert message.status == "outbox"
+    assert deliver_pending(ctx) == DeliveryCounts()  # nothing for a worker to do
 
 
 def test_no_email_no_alert(ctx):

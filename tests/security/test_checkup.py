@@ -132,8 +132,8 @@ def test_a_review_counts_for_six_months(client, clock):
 
 
 def test_a_weak_password_warns_and_a_common_one_is_a_risk(client, ctx):
-    sign_up(client, password="sakura1234")
-    token = log_in(client, password="sakura1234")
+    sign_up(client, password="sakurasakura1234")
+    token = log_in(client, password="sakurasakura1234")
     assert statuses(checkup(client, token))["password_weak"] == "warning"
 
     with ctx.database.session() as db:
@@ -147,12 +147,12 @@ def test_a_weak_password_warns_and_a_common_one_is_a_risk(client, ctx):
 def test_a_password_changed_elsewhere_is_rated_again_and_an_old_rating_does_not_count(
     client, ctx, clock
 ):
-    sign_up(client, password="sakura1234")
-    token = log_in(client, password="sakura1234")
+    sign_up(client, password="sakurasakura1234")
+    token = log_in(client, password="sakurasakura1234")
     client.post(
         "/api/v1/me/password",
         headers=bearer(token),
-        json={"current_password": "sakura1234", "new_password": STRONG},
+        json={"current_password": "sakurasakura1234", "new_password": STRONG},
     )
     assert statuses(checkup(client, token))["password_strong"] == "ok"
 

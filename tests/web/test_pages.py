@@ -42,21 +42,24 @@ def test_signing_up_on_the_page_lands_in_the_accounts_center_logged_in(client, c
 
 
 def test_a_refused_sign_up_shows_why_and_keeps_what_was_typed_except_the_password(client, ctx):
-    response = web_sign_up(client, "hana", "password1", email="hana@example.com")
+    response = web_sign_up(client, "hana", "1qaz2wsx3edc4rfv", email="hana@example.com")
 
     assert response.status_code == 422
     assert "That password is one of the most common; choose another" in response.text
     assert 'value="hana"' in response.text
     assert 'value="hana@example.com"' in response.text
-    assert "password1" not in response.text
+    assert "1qaz2wsx3edc4rfv" not in response.text
     assert 'role="alert"' in response.text
     assert count(ctx, User) == 0
 
 
 def test_a_short_password_message_says_how_long(client):
+    assert "At least 15 characters. A long phrase is best." in client.get("/signup").text
+
     response = web_sign_up(client, "hana", "kx9#")
 
-    assert "Use at least 8 characters" in response.text
+    assert "Use at least 15 characters" in response.text
+    assert "At least 15 characters. A long phrase is best." in response.text
 
 
 def test_signing_up_on_the_page_with_a_registered_e_mail_looks_like_any_sign_up(client):

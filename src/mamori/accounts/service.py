@@ -76,17 +76,32 @@ def normalize_phone(phone: str, default_region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def check_new_password(settings: Settings, password: str, *context: str | None) -> None:
+def check_new_password(
+    settings: Settings, password: str, *context: str | None, min_length: int | None = None
+) -> None:
+    """WeakPassword with the reason; `min_length` defaults to MAMORI_PASSWORD_MIN_LENGTH
+    (callers that know the account pass `minimum_password_length`)."""
+    shortest = settings.password_min_length if min_length is None else min_length
     problem = password_problem(
         password,
-        min_length=settings.password_min_length,
+        min_length=shortest,
         max_length=settings.password_max_length,
         context=tuple(word for word in context if word),
     )
     if problem:
-        raise WeakPassword(
-            problem, min=settings.password_min_length, max=settings.password_max_length
-        )
+        raise WeakPassword(problem, min=shortest, max=settings.password_max_length)
+
+
+def minimum_password_length(db: Session, ctx: Context, user_id: int | None) -> int:
+    """15 where the password is the only factor (NIST SP 800-63B-4), 8 with two-factor on.
+
+    `user_id` None is an account not made yet (sign-up): it has no second factor."""
+    # Imported here: two_factor's service builds on this module.
+    from mamori.two_factor.service import is_two_factor_on
+
+    if user_id is not None and is_two_factor_on(db, user_id):
+        return ctx.settings.password_min_length
+    return ctx.settings.password_min_length_single_factor
 
 
 def signup_policy(settings: Settings) -> Policy:
@@ -119,7 +134,13 @@ def sign_up(
     username = normalize_username(username)
     email = normalize_email(email) if email else None
     phone = normalize_phone(phone, settings.default_phone_region) if phone else None
-    check_new_password(settings, password, username, email.split("@")[0] if email else None)
+    check_new_password(
+        settings,
+        password,
+        username,
+        email.split("@")[0] if email else None,
+        min_length=minimum_password_length(db, ctx, None),
+    )
     # Counted before the hash, whatever the outcome: the hash is the cost being limited.
     ctx.throttle.record_failure(db, signup_policy(settings), origin.ip or "unknown")
     if find_by_username(db, username) is not None:
@@ -251,7 +272,11 @@ def change_password(
     """Needs the current password (ASVS 6.2.3). The caller revokes other sessions."""
     clock, settings, hasher = ctx.clock, ctx.settings, ctx.hasher
     check_new_password(
-        settings, new_password, user.username, user.email.split("@")[0] if user.email else None
+        settings,
+        new_password,
+        user.username,
+        user.email.split("@")[0] if user.email else None,
+        min_length=minimum_password_length(db, ctx, user.id),
     )
     if not confirm_password(db, ctx, user, current_password):
         record_event(

@@ -6,9 +6,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mamori.accounts import service
+from mamori.context import Context
 from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
+from mamori.recovery.service import pending_recoveries
 from mamori.security.service import secure_new_session
 from mamori.sessions.http import WebCaller, device_secret, set_device_cookie, set_session_cookie
 from mamori.sessions.models import LoginSession
@@ -24,9 +26,16 @@ def login_redirect(next_path: str) -> RedirectResponse:
     return RedirectResponse(f"/login?next={next_path}", status_code=303)
 
 
+def _shortest_password(ctx: Context, user_id: int | None) -> int:
+    with ctx.database.session() as db:
+        return service.minimum_password_length(db, ctx, user_id)
+
+
 @router.get("/signup")
-def sign_up_page(request: Request) -> Response:
-    return render(request, "accounts/signup.html", form={})
+def sign_up_page(request: Request, ctx: Ctx) -> Response:
+    return render(
+        request, "accounts/signup.html", form={}, min_length=_shortest_password(ctx, None)
+    )
 
 
 @router.post("/signup", dependencies=[Depends(check_csrf)])
@@ -63,6 +72,7 @@ def sign_up(
             status_code=error.status,
             error=error_text(request, error),
             form=form,
+            min_length=_shortest_password(ctx, None),
         )
     response = RedirectResponse(CENTER, status_code=303)
     set_session_cookie(request, response, new_session.token)
@@ -76,7 +86,8 @@ def accounts_center(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
         return login_redirect(CENTER)
     with ctx.database.session() as db:
         user = service.get_user(db, caller.user_id)
-    return render(request, "accounts/center.html", user=user)
+        recoveries = pending_recoveries(db, ctx, caller.user_id)
+    return render(request, "accounts/center.html", user=user, recoveries=recoveries)
 
 
 @router.get(SECURITY)
@@ -86,16 +97,25 @@ def password_and_security(request: Request, ctx: Ctx, caller: WebCaller) -> Resp
     with ctx.database.session() as db:
         user = service.get_user(db, caller.user_id)
         sessions = active_sessions(db, ctx.clock, ctx.settings, caller.user_id)
+        recoveries = pending_recoveries(db, ctx, caller.user_id)
     return render(
-        request, "accounts/password_and_security.html", user=user, session_count=len(sessions)
+        request,
+        "accounts/password_and_security.html",
+        user=user,
+        session_count=len(sessions),
+        recoveries=recoveries,
     )
 
 
 @router.get(f"{SECURITY}/password")
-def change_password_page(request: Request, caller: WebCaller) -> Response:
+def change_password_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
     if caller is None:
         return login_redirect(f"{SECURITY}/password")
-    return render(request, "accounts/change_password.html")
+    return render(
+        request,
+        "accounts/change_password.html",
+        min_length=_shortest_password(ctx, caller.user_id),
+    )
 
 
 @router.post(f"{SECURITY}/password", dependencies=[Depends(check_csrf)])
@@ -125,6 +145,7 @@ def change_password(
             "accounts/change_password.html",
             status_code=error.status,
             error=error_text(request, error),
+            min_length=_shortest_password(ctx, caller.user_id),
         )
     _ = translator(request_locale(request))
     return render(

@@ -142,12 +142,17 @@ def send_security_code(
     channel: Channel,
     destination: str,
     locale: str,
+    deliver: bool = True,
 ) -> SentCode:
     """Send a new code for `binding` to `destination` (E.164 for SMS), replacing any older one.
 
     Raises TooManyAttempts (429, Retry-After) while a quota waits or while a binding that
     used up its attempts rests; DeliveryFailed when the channel failed (the older code,
-    if any, then stays as it was)."""
+    if any, then stays as it was).
+
+    `deliver=False` is for a recovery that names no account (or an unconfirmed address):
+    every quota is counted and a code digest stored exactly as for a real send, so the
+    answers and the later verification look alike, but no message leaves mamori."""
     _check_request(purpose, binding, channel, destination)
     digest_of_binding = _binding_digest(ctx, purpose, binding)
     quotas = _quotas(ctx, origin, channel, destination, purpose, binding)
@@ -157,8 +162,10 @@ def send_security_code(
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     lifetime = code_lifetime(ctx.settings, channel, purpose)
     try:
-        message_id = _send(
-            db, ctx, origin, code, purpose, channel, destination, locale, user_id, lifetime
+        message_id = (
+            _send(db, ctx, origin, code, purpose, channel, destination, locale, user_id, lifetime)
+            if deliver
+            else 0
         )
     finally:
         # A failed send still counts: a provider that timed out may have texted anyway.
@@ -186,6 +193,7 @@ def send_security_code(
         channel=channel,
         destination=masked,
         message_id=message_id,
+        delivered=deliver,
     )
     resend_wait = timedelta(seconds=ctx.settings.security_code_resend_seconds)
     return SentCode(channel, masked, now + lifetime, now + resend_wait, message_id)

@@ -25,6 +25,7 @@ from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
 from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
+from mamori.recovery import service as recovery
 from mamori.security import service as security
 from mamori.security.ratings import rate_password
 from mamori.sessions.reauthentication import session_and_user
@@ -101,6 +102,8 @@ def check_password(
     user = find_by_login(db, login, settings.default_phone_region)
     subject = account_subject(ctx.keyring, login, settings.default_phone_region)
     throttle.check(db, account_policy(settings), subject)
+    if user is not None and recovery.apply_due_recoveries(db, ctx, origin, user_id=user.id):
+        db.refresh(user)  # a recovery that came due just set the password
     # Always run the hash, so an unknown account costs the same time as a known one.
     correct = hasher.verify(user.password_hash if user else None, password)
     if not correct or user is None or user.disabled_at is not None:

@@ -21,7 +21,8 @@ class OutboxEntry(BaseModel):
     subject: str
     body: str
     created_at: datetime
-    status: str  # "outbox" (development), "sent" or "failed": see notifications/service.py
+    # "outbox" (development), "pending", "sending", "sent" or "failed": notifications/service.py
+    status: str
 
 
 @router.get("/dev/outbox")

@@ -166,6 +166,31 @@ class TwilioSmsChannel:
         return str(answer.get("sid") or "")[:255]
 
 
+NO_CHANNEL = "no channel configured"
+
+
+def channel_configured(settings: Settings, channel: str) -> bool:
+    """Whether this server has a way out for `channel` ("email" or "sms")."""
+    return bool(settings.smtp_host if channel == "email" else settings.sms_provider_url)
+
+
+def hand_over(
+    settings: Settings, clock: Clock, *, channel: str, to: str, subject: str, body: str
+) -> str:
+    """Give one message to its channel; returns the channel's reference for it.
+
+    Raises ChannelError, also when the channel is not (or only half) configured."""
+    if channel == "email":
+        smtp = SmtpChannel.from_settings(settings)
+        if smtp is None:
+            raise ChannelError(NO_CHANNEL)
+        return smtp.send(smtp.compose(clock, to=to, subject=subject, body=body))
+    provider = TwilioSmsChannel.from_settings(settings)
+    if provider is None:
+        raise ChannelError(NO_CHANNEL)
+    return provider.send(to=to, body=body)
+
+
 @cache
 def _tls_context() -> ssl.SSLContext:
     """Built once: loading the CA bundle costs more than sending a text."""

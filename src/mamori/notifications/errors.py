@@ -19,3 +19,13 @@ class DeliveryNotConfigured(DeliveryFailed):
     """Production without SMTP / an SMS provider: there is no way to reach the person."""
 
     status, title = 503, "This server can't send that kind of message yet."
+
+
+class MessageNotFound(MamoriError):
+    code, status, title = "not_found", 404, "No message has that id."
+
+
+class NotRetryable(MamoriError):
+    """An operator asked to send again a message that cannot or need not be sent again."""
+
+    code, status, title = "not_retryable", 409, "This message is not sent again."

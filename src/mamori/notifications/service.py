@@ -1,17 +1,21 @@
 """Security alerts and the delivery channels: the outbox, SMTP and an SMS provider.
 
 Every message is first written to the outbox (the development outbox at /dev/outbox and
-the user's "Emails from mamori"), then handed to its channel. The row's status says
-what happened, so no page ever claims a message went out when it did not:
+the user's "Emails from mamori"). The row's status says where it stands, so no page ever
+claims a message went out when it did not:
 
+- "pending" / "sending": queued for the delivery worker (notifications/delivery.py),
+  which hands it to its channel outside any request and retries a failure with backoff.
 - "outbox": no channel is configured and mamori runs in development; the outbox is
   the delivery.
 - "sent": the SMTP server or SMS provider accepted it (`provider_ref` traces it).
-- "failed": the channel refused it or did not answer in time, or production has no
-  channel for it. DeliveryFailed is raised; the failure is logged and audited.
+- "failed": the channel refused it, did not answer, or production has no channel for it
+  (a security code: at once; anything else: after MAMORI_DELIVERY_MAX_ATTEMPTS). Logged
+  and audited (delivery.failed); `mamori outbox retry` queues a failed alert again.
 
-The hand-over happens inside the caller's unit of work, bounded by
-MAMORI_DELIVERY_TIMEOUT_SECONDS (10 s): on SQLite the write lock is held meanwhile.
+Alerts and every other message without a secret are queued in the caller's unit of
+work: an alert exists exactly when the change it reports committed, and no request
+waits for SMTP. A security code is the exception, see `send_email`.
 
 Outside development a message may name a `secret` (a security code): the stored copy
 has it blanked, so a database dump reveals no code. Alerts never carry a secret.
@@ -19,26 +23,39 @@ has it blanked, so a database dump reveals no code. Alerts never carry a secret.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable
-from typing import Protocol
+import re
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.clock import Clock
 from mamori.core.i18n import translator
-from mamori.notifications.channels import ChannelError, SmtpChannel, TwilioSmsChannel
-from mamori.notifications.errors import DeliveryFailed, DeliveryNotConfigured
-from mamori.notifications.models import FAILED, OUTBOX_ONLY, SENT, OutboxMessage
+from mamori.notifications.channels import NO_CHANNEL, ChannelError, channel_configured, hand_over
+from mamori.notifications.delivery import wake_worker_after_commit
+from mamori.notifications.errors import (
+    DeliveryFailed,
+    DeliveryNotConfigured,
+    MessageNotFound,
+    NotRetryable,
+)
+from mamori.notifications.models import (
+    FAILED,
+    OUTBOX_ONLY,
+    PENDING,
+    SENT,
+    STATUSES,
+    OutboxMessage,
+)
 from mamori.security.links import wasnt_me_url
 
 log = logging.getLogger("mamori.notifications")
 
 REDACTED = "••••••"
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 class Recipient(Protocol):
@@ -58,6 +75,7 @@ def deliver(
     user_id: int | None,
     kind: str = "alert",
     status: str = OUTBOX_ONLY,
+    template: str | None = None,
 ) -> OutboxMessage:
     """Write a message to the outbox only. Channels go through send_email / send_sms."""
     message = OutboxMessage(
@@ -68,7 +86,9 @@ def deliver(
         body=body,
         user_id=user_id,
         kind=kind,
+        template=(template or kind)[:64],
         status=status,
+        attempts=0,
     )
     db.add(message)
     db.flush()
@@ -86,8 +106,9 @@ def send_email(
     kind: str = "alert",
     secret: str | None = None,
     origin: Origin | None = None,
+    template: str | None = None,
 ) -> OutboxMessage:
-    """Record the e-mail, then send it by SMTP when MAMORI_SMTP_HOST is set."""
+    """Record the e-mail and queue it for the delivery worker; a code is sent at once."""
     message = deliver(
         db,
         ctx.clock,
@@ -97,17 +118,10 @@ def send_email(
         body=_stored_body(ctx, body, secret),
         user_id=user_id,
         kind=kind,
+        template=template,
     )
-    _hand_over(db, ctx, message, _by_smtp(ctx, to=to, subject=subject, body=body), origin)
+    _send_or_queue(db, ctx, message, body, kind, secret, origin)
     return message
-
-
-def _by_smtp(ctx: Context, *, to: str, subject: str, body: str) -> Callable[[], str] | None:
-    smtp = SmtpChannel.from_settings(ctx.settings)
-    if smtp is None:
-        return None
-    email = smtp.compose(ctx.clock, to=to, subject=subject, body=body)
-    return lambda: smtp.send(email)
 
 
 def send_sms(
@@ -120,10 +134,9 @@ def send_sms(
     kind: str = "code",
     secret: str | None = None,
     origin: Origin | None = None,
+    template: str | None = None,
 ) -> OutboxMessage:
-    """Record the text message, then send it through the SMS provider when one is set.
-
-    `to` is E.164 (+819012345678)."""
+    """Record the text message and queue it; a code is sent at once. `to` is E.164."""
     message = deliver(
         db,
         ctx.clock,
@@ -133,21 +146,30 @@ def send_sms(
         body=_stored_body(ctx, body, secret),
         user_id=user_id,
         kind=kind,
+        template=template,
     )
-    _hand_over(db, ctx, message, _by_provider(ctx, to=to, body=body), origin)
+    _send_or_queue(db, ctx, message, body, kind, secret, origin)
     return message
 
 
-def _by_provider(ctx: Context, *, to: str, body: str) -> Callable[[], str] | None:
-    if not ctx.settings.sms_provider_url:
-        return None
-
-    def hand_over() -> str:
-        provider = TwilioSmsChannel.from_settings(ctx.settings)  # incomplete: ChannelError
-        assert provider is not None
-        return provider.send(to=to, body=body)
-
-    return hand_over
+def _send_or_queue(
+    db: Session,
+    ctx: Context,
+    message: OutboxMessage,
+    body: str,
+    kind: str,
+    secret: str | None,
+    origin: Origin | None,
+) -> None:
+    # A security code is handed over now, inside the request: the person is waiting for
+    # it and must be told at once when the provider is down (502 delivery_failed) rather
+    # than wait for a code that may come after it expired; and its text cannot wait in
+    # the outbox, where only the blanked copy is kept. Sends are throttled per binding,
+    # destination, IP and globally, which bounds how long SQLite's write lock is held.
+    if kind == "code" or secret is not None:
+        _send_now(db, ctx, message, body, origin)
+    else:
+        _queue(db, ctx, message)
 
 
 def _stored_body(ctx: Context, body: str, secret: str | None) -> str:
@@ -157,24 +179,42 @@ def _stored_body(ctx: Context, body: str, secret: str | None) -> str:
     return body.replace(secret, REDACTED)
 
 
-def _hand_over(
-    db: Session,
-    ctx: Context,
-    message: OutboxMessage,
-    hand_over: Callable[[], str] | None,
-    origin: Origin | None,
+def _queue(db: Session, ctx: Context, message: OutboxMessage) -> None:
+    """Leave the message to the delivery worker, once the caller's unit of work commits."""
+    if ctx.settings.development and not channel_configured(ctx.settings, message.channel):
+        return  # the outbox is the delivery
+    # Production without a channel queues too: the worker records why it cannot send,
+    # and the message goes out once the operator configures the channel.
+    message.status = PENDING
+    message.next_attempt_at = ctx.clock.now()
+    db.flush()
+    wake_worker_after_commit(db)
+
+
+def _send_now(
+    db: Session, ctx: Context, message: OutboxMessage, body: str, origin: Origin | None
 ) -> None:
-    if hand_over is None:
+    if not channel_configured(ctx.settings, message.channel):
         if ctx.settings.development:
             return
-        _mark_failed(db, ctx, message, origin, "no channel configured")
+        _mark_failed(db, ctx, message, origin, NO_CHANNEL)
         raise DeliveryNotConfigured(channel=message.channel)
+    message.attempts = 1
     try:
-        message.provider_ref = hand_over()[:255] or None
+        reference = hand_over(
+            ctx.settings,
+            ctx.clock,
+            channel=message.channel,
+            to=message.to,
+            subject=message.subject,
+            body=body,  # the stored copy may have the code blanked
+        )
     except ChannelError as exc:
         _mark_failed(db, ctx, message, origin, exc.reason)
         raise DeliveryFailed(channel=message.channel) from exc
+    message.provider_ref = reference[:255] or None
     message.status = SENT
+    message.sent_at = ctx.clock.now()
     db.flush()
 
 
@@ -182,6 +222,7 @@ def _mark_failed(
     db: Session, ctx: Context, message: OutboxMessage, origin: Origin | None, reason: str
 ) -> None:
     message.status = FAILED
+    message.last_error = reason[:200]
     db.flush()
     log.warning(
         "delivery failed: message %s (%s, %s) for user %s: %s",
@@ -200,7 +241,9 @@ def _mark_failed(
         outcome="failure",
         channel=message.channel,
         kind=message.kind,
+        template=message.template,
         message_id=message.id,
+        attempts=message.attempts,
         reason=reason[:200],
     )
 
@@ -218,9 +261,15 @@ def alert_user(
     Goes to the account's registered e-mail, confirmed or not: an alert protects the
     account and carries no secret.
 
-    A failed delivery does not undo the security change that caused the alert: the
-    row is marked failed, logged and audited (delivery.failed), and the change stands.
+    The alert is queued in the caller's unit of work, so it exists exactly when the
+    change it reports committed, and the delivery worker sends it: the request never
+    waits for SMTP, and a failed hand-over is retried, then audited (delivery.failed).
+    An optional `template="password.changed"` names the message kind, the same in every
+    language; by default it is derived from the (English) subject, e.g.
+    "alert.your_password_was_changed". (It travels in `values`, so callers that forward
+    `**values` keep type-checking.)
     """
+    template = values.pop("template", None)
     if not user.email:
         return None
     _ = translator(user.locale)
@@ -243,15 +292,71 @@ def alert_user(
         subject=subject_text,
         body=text,
         user_id=user.id,
+        template=str(template) if template else alert_template(subject),
     )
-    # A failure is already marked on the row, logged and audited; the change it reports stands.
-    with contextlib.suppress(DeliveryFailed):
-        _hand_over(
-            db, ctx, message, _by_smtp(ctx, to=user.email, subject=subject_text, body=text), None
-        )
+    _queue(db, ctx, message)
     return message
+
+
+def alert_template(subject: str) -> str:
+    """A stable name for an alert from its catalog subject (its English msgid)."""
+    words = re.sub(r"[^a-z0-9]+", "_", PLACEHOLDER.sub("", subject).casefold()).strip("_")
+    return f"alert.{words}"[:64]
 
 
 def outbox(db: Session, limit: int = 100) -> list[OutboxMessage]:
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     return list(db.scalars(query))
+
+
+def messages(db: Session, *, status: str | None = None, limit: int = 50) -> list[OutboxMessage]:
+    """The newest messages, optionally only those in one status (operators' view)."""
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return list(db.scalars(query))
+
+
+def retry_message(db: Session, clock: Clock, message_id: int) -> OutboxMessage:
+    """Queue a failed message again, with a fresh set of attempts (an operator's decision).
+
+    Raises MessageNotFound, or NotRetryable for a security code (its text was not kept and
+    it expires within minutes: the person asks for a new one) and for any message that
+    has not failed."""
+    message = db.get(OutboxMessage, message_id)
+    if message is None:
+        raise MessageNotFound()
+    if message.kind == "code":
+        raise NotRetryable(
+            "A security code is not sent again: it expires within minutes and its text "
+            "was not kept. The person asks for a new code."
+        )
+    result = cast(
+        CursorResult[Any],
+        db.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == FAILED)
+            .values(status=PENDING, attempts=0, next_attempt_at=None, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if result.rowcount != 1:
+        refusal = NotRetryable("Only a failed message is sent again; this one is %(status)s.")
+        refusal.values = {"status": message.status}
+        raise refusal
+    db.refresh(message)
+    record_event(
+        db,
+        clock,
+        "delivery.requeued",
+        Origin.operator(),
+        user_id=message.user_id,
+        channel=message.channel,
+        kind=message.kind,
+        template=message.template,
+        message_id=message.id,
+    )
+    wake_worker_after_commit(db)
+    return message

@@ -29,8 +29,8 @@ TWO_FACTOR_PAGE = f"{SECURITY_PAGE}/two-factor"
 BACKUP_CODES_PAGE = f"{TWO_FACTOR_PAGE}/backup-codes"
 PASSWORD_PAGE = f"{SECURITY_PAGE}/password"
 CHECKUP_PAGE = f"{SECURITY_PAGE}/checkup"
-# Where the contact-details pages are (another feature): confirm or add an e-mail / phone.
-CONTACT_PAGE = "/accounts/center/personal-details"
+# The contact-details feature's page: confirm, add or change the e-mail and phone.
+CONTACT_PAGE = f"{SECURITY_PAGE}/contact-details"
 BACKUP_CODES_LOW = 2
 REVIEW_EVERY = timedelta(days=180)
 

@@ -18,6 +18,8 @@ from mamori.two_factor.service import METHOD_NAMES
 Gettext = Callable[..., str]
 
 MESSAGE_STATUS = {
+    "pending": "Waiting to be sent",
+    "sending": "Being sent",
     "outbox": "Kept in the outbox (development)",
     "sent": "Sent",
     "failed": "Not delivered",

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
-from mamori.accounts.service import check_new_password, get_user
+from mamori.accounts.service import check_new_password, get_user, minimum_password_length
 from mamori.audit.models import AuditEvent
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
@@ -135,6 +135,15 @@ ALERT_TITLES = {
     "recovery.completed": "Your account was recovered",
     "recovery.cancelled": "Account recovery was cancelled",
     "security.wasnt_me": "You said \u201cThis wasn't me\u201d: your account was secured",
+    "contact.email_confirmed": "Your e-mail address was confirmed",
+    "contact.email_changed": "Your e-mail address was changed",
+    "contact.email_removed": "Your e-mail address was removed",
+    "contact.email_change_requested": "A new e-mail address was added, waiting for its code",
+    "contact.phone_confirmed": "Your phone number was confirmed",
+    "contact.phone_changed": "Your phone number was changed",
+    "contact.phone_removed": "Your phone number was removed",
+    "contact.phone_change_requested": "A new phone number was added, waiting for its code",
+    "recovery.holding": "Account recovery is waiting 72 hours before it turns two-factor off",
 }
 # Families whose every event is worth knowing; names not listed above get these titles.
 ALERT_FAMILIES = {
@@ -301,7 +310,11 @@ def set_required_password(
     if state is None or not password_change_required(db, user):
         raise PasswordChangeNotRequired()
     check_new_password(
-        ctx.settings, new_password, user.username, user.email.split("@")[0] if user.email else None
+        ctx.settings,
+        new_password,
+        user.username,
+        user.email.split("@")[0] if user.email else None,
+        min_length=minimum_password_length(db, ctx, user.id),
     )
     if ctx.hasher.verify(user.password_hash, new_password):
         raise SamePassword()

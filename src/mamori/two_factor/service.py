@@ -200,6 +200,18 @@ def turn_off_two_factor(db: Session, ctx: Context, origin: Origin, user: User) -
     )
 
 
+def remove_every_factor(
+    db: Session, ctx: Context, origin: Origin, user: User, *, reason: str
+) -> None:
+    """Two-factor off as part of a larger change (a recovery that took effect): the
+    caller tells the owner about the whole change, so no separate alert here."""
+    for factor in FACTORS:
+        _delete_factor(db, user.id, factor)
+    db.execute(delete(TwoFactorSettings).where(TwoFactorSettings.user_id == user.id))
+    backup_codes.delete_backup_codes(db, user.id)
+    record_event(db, ctx.clock, "two_factor.turned_off", origin, user_id=user.id, reason=reason)
+
+
 def _delete_factor(db: Session, user_id: int, method: str) -> None:
     if method == "totp":
         totp.remove_authenticator(db, user_id)

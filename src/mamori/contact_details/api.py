@@ -1,0 +1,172 @@
+"""JSON routes: the account's e-mail address and phone number, confirmed by a code.
+
+PUT an address → 202, a code goes to it; POST …/confirm with that code → it replaces the
+old address, confirmed. To confirm the address already on the account (given at
+sign-up), PUT that same address or POST …/send. Adding, changing and removing need a
+reauthentication in the last 10 minutes (`POST /api/v1/me/reauthenticate`), else 403
+reauthentication_required; confirming the address already there does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from mamori.accounts.models import User
+from mamori.contact_details import service
+from mamori.contact_details.service import Kind
+from mamori.context import Context
+from mamori.core.deps import Ctx, RequestOrigin
+from mamori.sessions.http import ApiCaller, Caller
+from mamori.sessions.models import LoginSession
+from mamori.sessions.reauthentication import session_and_user
+
+router = APIRouter(prefix="/api/v1/me", tags=["contact details"])
+
+CHANGE: dict[int | str, dict[str, Any]] = {
+    403: {"description": "reauthentication_required"},
+    409: {"description": "already_confirmed: nothing to confirm"},
+    422: {"description": "invalid_request, invalid_email, invalid_phone"},
+    429: {"description": "too_many_attempts (Retry-After)"},
+    502: {"description": "delivery_failed"},
+}
+SEND: dict[int | str, dict[str, Any]] = {
+    409: {"description": "no_pending_change, already_confirmed"},
+    429: {"description": "too_many_attempts (Retry-After)"},
+    502: {"description": "delivery_failed"},
+}
+CONFIRM: dict[int | str, dict[str, Any]] = {
+    400: {"description": "invalid_code (with attempts_left)"},
+    409: {
+        "description": "address_in_use: another account holds the address the code proved; "
+        "code_already_used; no_pending_change"
+    },
+    410: {"description": "challenge_expired: the code expired or its attempts are used up"},
+}
+REMOVE: dict[int | str, dict[str, Any]] = {403: {"description": "reauthentication_required"}}
+
+
+class ContactDetailsOut(BaseModel):
+    email: str | None
+    email_confirmed: bool
+    phone: str | None = Field(description="E.164")
+    phone_confirmed: bool
+    pending_email: str | None = Field(description="A new address waiting for its code")
+    pending_phone: str | None = Field(description="A new number waiting for its code (E.164)")
+
+
+class EmailRequest(BaseModel):
+    email: str = Field(min_length=1, max_length=254)
+
+
+class PhoneRequest(BaseModel):
+    phone: str = Field(min_length=1, max_length=32, description="Any common notation")
+
+
+class CodeRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+
+
+class CodeSent(BaseModel):
+    sent_to: str = Field(description="The address as mamori reads it (a phone in E.164)")
+
+
+@contextmanager
+def _account(ctx: Context, caller: Caller) -> Iterator[tuple[Session, User, LoginSession]]:
+    with ctx.database.session() as db:
+        session, user = session_and_user(db, caller.session_id)
+        yield db, user, session
+
+
+def _details(ctx: Context, caller: Caller) -> ContactDetailsOut:
+    with _account(ctx, caller) as (db, user, _):
+        found = service.contact_details(db, ctx, user)
+    return ContactDetailsOut(**found.__dict__)
+
+
+def _start(ctx: Context, origin: RequestOrigin, caller: Caller, kind: Kind, typed: str) -> CodeSent:
+    with _account(ctx, caller) as (db, user, session):
+        return CodeSent(sent_to=service.start_change(db, ctx, origin, user, session, kind, typed))
+
+
+def _send_again(ctx: Context, origin: RequestOrigin, caller: Caller, kind: Kind) -> CodeSent:
+    with _account(ctx, caller) as (db, user, _):
+        return CodeSent(sent_to=service.send_code_again(db, ctx, origin, user, kind))
+
+
+def _confirm(
+    ctx: Context, origin: RequestOrigin, caller: Caller, kind: Kind, code: str
+) -> ContactDetailsOut:
+    with _account(ctx, caller) as (db, user, _):
+        service.confirm_change(db, ctx, origin, user, kind, code)
+    return _details(ctx, caller)
+
+
+def _remove(ctx: Context, origin: RequestOrigin, caller: Caller, kind: Kind) -> Response:
+    with _account(ctx, caller) as (db, user, session):
+        service.remove_address(db, ctx, origin, user, session, kind)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/contact-details")
+def contact_details(ctx: Ctx, caller: ApiCaller) -> ContactDetailsOut:
+    return _details(ctx, caller)
+
+
+@router.put("/email", status_code=status.HTTP_202_ACCEPTED, responses=CHANGE)
+def change_email(
+    body: EmailRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
+) -> CodeSent:
+    """A code goes to the address; it replaces the current one only once confirmed.
+    Any address answers alike, whether or not another account holds it."""
+    return _start(ctx, origin, caller, "email", body.email)
+
+
+@router.post("/email/send", status_code=status.HTTP_202_ACCEPTED, responses=SEND)
+def send_email_code(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> CodeSent:
+    """A new code for the address waiting for one, else for the unconfirmed current one."""
+    return _send_again(ctx, origin, caller, "email")
+
+
+@router.post("/email/confirm", responses=CONFIRM)
+def confirm_email(
+    body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
+) -> ContactDetailsOut:
+    return _confirm(ctx, origin, caller, "email", body.code)
+
+
+@router.delete("/email", status_code=status.HTTP_204_NO_CONTENT, responses=REMOVE)
+def remove_email(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
+    return _remove(ctx, origin, caller, "email")
+
+
+@router.put("/phone", status_code=status.HTTP_202_ACCEPTED, responses=CHANGE)
+def change_phone(
+    body: PhoneRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
+) -> CodeSent:
+    """A code is texted to the number (any notation; stored E.164); it replaces the
+    current one only once confirmed. Any number answers alike."""
+    return _start(ctx, origin, caller, "phone", body.phone)
+
+
+@router.post("/phone/send", status_code=status.HTTP_202_ACCEPTED, responses=SEND)
+def send_phone_code(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> CodeSent:
+    """A new code for the number waiting for one, else for the unconfirmed current one."""
+    return _send_again(ctx, origin, caller, "phone")
+
+
+@router.post("/phone/confirm", responses=CONFIRM)
+def confirm_phone(
+    body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
+) -> ContactDetailsOut:
+    return _confirm(ctx, origin, caller, "phone", body.code)
+
+
+@router.delete("/phone", status_code=status.HTTP_204_NO_CONTENT, responses=REMOVE)
+def remove_phone(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
+    return _remove(ctx, origin, caller, "phone")

@@ -1,0 +1,233 @@
+"""JSON routes: "Can't log in?" for apps, and the owner's view of recoveries of their account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Response, status
+from pydantic import BaseModel, Field
+
+from mamori.core.deps import Ctx, RequestOrigin
+from mamori.recovery import service
+from mamori.sessions.http import ApiCaller
+
+router = APIRouter(prefix="/api/v1", tags=["recovery"])
+
+RecoveryId = Annotated[
+    str,
+    Path(min_length=1, max_length=128, description="The `recovery` from POST /api/v1/recovery"),
+]
+ProofKind = Literal[
+    "email_code", "sms_code", "password", "totp", "backup_code", "trusted_contacts", "support"
+]
+
+
+class StartRequest(BaseModel):
+    login: str = Field(min_length=1, max_length=254, description="Username, e-mail or phone")
+
+
+class Destination(BaseModel):
+    option: Literal["email", "sms"]
+    destination: str = Field(description="Masked: h•••o@e•••.com, +81 •• •••• ••78")
+
+
+class RecoveryStatus(BaseModel):
+    id: str = Field(description="The recovery's public id (what alerts and the owner see)")
+    state: Literal["open", "holding", "completed", "cancelled"]
+    expires_at: datetime
+    options: list[Destination] = Field(description="Where a security code can be sent")
+    proofs: list[ProofKind]
+    two_factor: bool | None = Field(description="Known only after the first proof")
+    next_proofs: list[ProofKind] = Field(description="What else would count as a proof")
+    ready: bool = Field(description="Enough proofs: a new password may be set")
+    removes_second_factor: bool = Field(
+        description="Completing turns two-factor off, after the holding period"
+    )
+    takes_effect_at: datetime | None
+
+
+class Started(RecoveryStatus):
+    recovery: str = Field(
+        description="A bearer secret naming this recovery: send it back in the path"
+    )
+
+
+class SendRequest(BaseModel):
+    option: Literal["email", "sms"]
+
+
+class CodeSent(BaseModel):
+    sent_to: str
+    expires_at: datetime
+    resend_at: datetime
+
+
+class ProofRequest(BaseModel):
+    method: Literal["email_code", "sms_code", "password", "totp", "backup_code"]
+    code: str | None = Field(default=None, min_length=1, max_length=64)
+    password: str | None = Field(default=None, min_length=1, max_length=4096)
+
+
+class CompleteRequest(BaseModel):
+    new_password: str = Field(min_length=1, max_length=4096)
+
+
+class PendingRecovery(BaseModel):
+    id: str
+    state: Literal["open", "holding"]
+    started_at: datetime
+    takes_effect_at: datetime | None
+    removes_second_factor: bool
+
+
+class PendingRecoveries(BaseModel):
+    recoveries: list[PendingRecovery]
+
+
+class CancelRequest(BaseModel):
+    cancel_token: str = Field(min_length=1, max_length=128)
+
+
+def _answer(found: service.RecoveryStatus) -> RecoveryStatus:
+    return RecoveryStatus(
+        id=found.public_id,
+        state=found.state,
+        expires_at=found.expires_at,
+        options=[Destination(option=d.option, destination=d.masked) for d in found.options],
+        proofs=found.proofs,
+        two_factor=found.two_factor,
+        next_proofs=found.next_proofs,
+        ready=found.ready,
+        removes_second_factor=found.removes_second_factor,
+        takes_effect_at=found.takes_effect_at,
+    )
+
+
+@router.post(
+    "/recovery",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={429: {"description": "too_many_attempts (with Retry-After)"}},
+)
+def start_recovery(body: StartRequest, ctx: Ctx, origin: RequestOrigin) -> Started:
+    """Start "Can't log in?". An unknown username, e-mail or phone gets the same answer."""
+    with ctx.database.session() as db:
+        started = service.start_recovery(db, ctx, origin, login=body.login)
+    return Started(recovery=started.token, **_answer(started.status).model_dump())
+
+
+@router.get("/recovery/{recovery}", responses={410: {"description": "recovery_expired"}})
+def recovery_status(recovery: RecoveryId, ctx: Ctx) -> RecoveryStatus:
+    with ctx.database.session() as db:
+        return _answer(service.recovery_status(db, ctx, recovery))
+
+
+@router.post(
+    "/recovery/{recovery}/send",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        400: {"description": "option_not_available"},
+        410: {"description": "recovery_expired"},
+        429: {"description": "too_many_attempts (with Retry-After)"},
+        502: {"description": "delivery_failed"},
+    },
+)
+def send_code(recovery: RecoveryId, body: SendRequest, ctx: Ctx, origin: RequestOrigin) -> CodeSent:
+    """Send a 6-digit security code to one of the offered, confirmed destinations."""
+    with ctx.database.session() as db:
+        sent = service.send_recovery_code(db, ctx, origin, recovery, body.option)
+    return CodeSent(sent_to=sent.destination, expires_at=sent.expires_at, resend_at=sent.resend_at)
+
+
+@router.post(
+    "/recovery/{recovery}/proofs",
+    responses={
+        400: {"description": "invalid_code, option_not_available"},
+        401: {"description": "invalid_credentials (the password)"},
+        409: {"description": "code_already_used, security_code_first"},
+        410: {"description": "recovery_expired, challenge_expired (the code)"},
+        423: {"description": "second_factor_locked"},
+        429: {"description": "too_many_attempts (with Retry-After)"},
+    },
+)
+def add_proof(
+    recovery: RecoveryId, body: ProofRequest, ctx: Ctx, origin: RequestOrigin
+) -> RecoveryStatus:
+    """Prove it's you: a security code we sent, then (with two-factor) one more proof."""
+    with ctx.database.session() as db:
+        if body.method == "password":
+            found = service.prove_with_password(db, ctx, origin, recovery, body.password or "")
+        elif body.method in ("email_code", "sms_code"):
+            option = "email" if body.method == "email_code" else "sms"
+            found = service.prove_with_code(db, ctx, origin, recovery, option, body.code or "")
+        else:
+            found = service.prove_with_second_factor(
+                db, ctx, origin, recovery, body.method, body.code or ""
+            )
+    return _answer(found)
+
+
+@router.post(
+    "/recovery/{recovery}/complete",
+    responses={
+        409: {"description": "more_proof_needed, recovery_in_progress"},
+        410: {"description": "recovery_expired"},
+        422: {"description": "password_too_short, password_too_common, …"},
+    },
+)
+def complete(
+    recovery: RecoveryId, body: CompleteRequest, ctx: Ctx, origin: RequestOrigin
+) -> RecoveryStatus:
+    """Set the new password. `state` says whether it applied (`completed`) or waits out the
+    holding period (`holding`, until `takes_effect_at`). It never logs you in."""
+    with ctx.database.session() as db:
+        done = service.complete_recovery(db, ctx, origin, recovery, body.new_password)
+    return _answer(done.status)
+
+
+@router.post(
+    "/recovery/cancellations",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={410: {"description": "cancel_link_expired"}},
+)
+def cancel_by_link(body: CancelRequest, ctx: Ctx, origin: RequestOrigin) -> Response:
+    """ "This wasn't me": the secret from the link in a recovery alert."""
+    with ctx.database.session() as db:
+        service.cancel_by_link(db, ctx, origin, body.cancel_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/recoveries")
+def pending_recoveries(ctx: Ctx, caller: ApiCaller) -> PendingRecoveries:
+    """Recoveries of your account under way (past their first proof) or waiting to apply."""
+    with ctx.database.session() as db:
+        found = service.pending_recoveries(db, ctx, caller.user_id)
+        return PendingRecoveries(
+            recoveries=[
+                PendingRecovery(
+                    id=a.public_id,
+                    state=a.state,
+                    started_at=a.created_at,
+                    takes_effect_at=a.takes_effect_at,
+                    removes_second_factor=a.removes_second_factor,
+                )
+                for a in found
+            ]
+        )
+
+
+@router.post(
+    "/me/recoveries/{recovery_id}/cancel",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "recovery_not_found"}},
+)
+def cancel_by_owner(
+    recovery_id: Annotated[str, Path(min_length=1, max_length=32)],
+    ctx: Ctx,
+    origin: RequestOrigin,
+    caller: ApiCaller,
+) -> Response:
+    """Cancel a recovery of your own account from any logged-in session."""
+    with ctx.database.session() as db:
+        service.cancel_by_owner(db, ctx, origin, caller.user_id, recovery_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
