@@ -3,6 +3,7 @@ fix for everything that is not OK, and tells when the account was last reviewed.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -54,6 +55,8 @@ def test_no_two_factor_is_at_risk_and_says_how_to_fix_it(client):
     [off] = [f for f in report["findings"] if f["code"] == "two_factor_off"]
     assert off["fix"] == "Turn on two-factor authentication"
     assert off["fix_url"] == "/accounts/center/password-and-security/two-factor"
+    [email] = [f for f in report["findings"] if f["code"] == "email_unconfirmed"]
+    assert email["fix_url"] == "/accounts/center/password-and-security/contact-details"
 
 
 def test_text_messages_only_is_a_warning_to_add_an_app(client):
@@ -184,6 +187,8 @@ def test_the_page_shows_the_grade_links_each_fix_and_marks_a_review(client):
     assert "Your account is at risk" in text
     assert "Two-factor authentication is off" in text
     assert 'href="/accounts/center/password-and-security/two-factor"' in page.text
+    for fix in set(re.findall(r'<br><a href="([^"]+)"', page.text)):
+        assert client.get(fix, follow_redirects=False).status_code == 200, fix
     assert "Never" in text
 
     marked = client.post(

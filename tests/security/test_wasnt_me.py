@@ -151,6 +151,7 @@ def test_on_pages_the_next_login_leads_to_set_a_new_password_before_anything(cli
 
     assert done.status_code == 303
     assert done.headers["location"] == "/accounts/center/security-review"
+    assert client.get(done.headers["location"], follow_redirects=False).status_code == 200
     assert client.get("/accounts/center", follow_redirects=False).status_code == 200
 
 
