@@ -40,6 +40,11 @@ from mamori.security import views as security_views
 from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
 from mamori.settings import Settings
+from mamori.support import api as support_api
+from mamori.support import views as support_views
+from mamori.support.service import body_limit as support_body_limit
+from mamori.trusted_contacts import api as trusted_contacts_api
+from mamori.trusted_contacts import views as trusted_contacts_views
 from mamori.two_factor import api as two_factor_api
 from mamori.two_factor import views as two_factor_views
 from mamori.web import views as web_views
@@ -85,7 +90,14 @@ def create_app(
     app.state.ctx = ctx
     app.state.templates = make_environment()
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=ctx.settings.max_body_bytes,
+        # Only the two routes that take evidence files get a larger limit.
+        larger=dict.fromkeys(
+            (support_api.CASES, support_views.OPEN_CASE), support_body_limit(ctx.settings)
+        ),
+    )
     app.add_middleware(SecurityHeaders, https_only=ctx.settings.base_url.startswith("https"))
 
     for router in (
@@ -108,6 +120,10 @@ def create_app(
         security_review.router,
         contact_details_api.router,
         contact_details_views.router,
+        trusted_contacts_api.router,
+        trusted_contacts_views.router,
+        support_api.router,
+        support_views.router,
     ):
         app.include_router(router)
 

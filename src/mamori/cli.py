@@ -1,4 +1,4 @@
-"""The operator's command line: serve, migrate, users, audit, outbox, recovery."""
+"""The operator's command line: serve, migrate, users, audit, outbox, recovery, support."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from mamori.core.db import Database
 from mamori.core.migrate import upgrade
 from mamori.recovery.cli import commands as recovery_commands
 from mamori.settings import Settings
+from mamori.support import cli as support_cli
 
 if TYPE_CHECKING:
     from mamori.context import Context
@@ -31,6 +32,9 @@ outbox = typer.Typer(
     help="Messages mamori sends: list, show, retry, deliver.", no_args_is_help=True
 )
 app.add_typer(outbox, name="outbox")
+app.add_typer(support_cli.support, name="support")
+users.command("grant-operator")(support_cli.grant_operator)
+users.command("revoke-operator")(support_cli.revoke_operator)
 
 
 def _prepare(settings: Settings) -> Database:

@@ -12,7 +12,9 @@ from mamori.notifications.models import OutboxMessage
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.security.models import DisownedEvent, SecurityState
 from mamori.sessions.models import LoginSession
+from mamori.support.models import Operator, SupportCase, SupportEvidence
 from mamori.totp.models import Authenticator
+from mamori.trusted_contacts.models import TrustedContact, TrustedContactRequest
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "DisownedEvent",
     "LoginChallenge",
     "LoginSession",
+    "Operator",
     "OutboxMessage",
     "PendingContactChange",
     "PhoneMethod",
@@ -31,7 +34,11 @@ __all__ = [
     "RecoveryProof",
     "SecurityCode",
     "SecurityState",
+    "SupportCase",
+    "SupportEvidence",
     "ThrottleCounter",
+    "TrustedContact",
+    "TrustedContactRequest",
     "TwoFactorSettings",
     "User",
 ]

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     # Trusted contacts: how many must vouch, and how long their codes live.
     trusted_contacts_threshold: int = Field(default=3, ge=2, le=5)
     trusted_contact_code_hours: int = Field(default=24, ge=1, le=72)
+    # Support cases, the last resort: evidence files (JPEG, PNG, PDF) per case, all together,
+    # and how many cases one IP, one typed login and one contact address may open a day.
+    support_evidence_max_bytes: int = Field(default=5 * 1024 * 1024, ge=0, le=50 * 1024 * 1024)
+    support_cases_per_ip_day: int = Field(default=10, ge=1)
+    support_cases_per_account_day: int = Field(default=3, ge=1)
+    support_cases_per_contact_day: int = Field(default=3, ge=1)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

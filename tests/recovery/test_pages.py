@@ -197,3 +197,23 @@ def test_recovery_pages_in_japanese(client, ctx):
     options = client.get("/recovery/options")
     assert "h•••a@e•••.com" in shown(options)
     assert "Get a security code" not in shown(options)
+
+
+def test_the_cancel_link_never_reaches_the_access_log(caplog):
+    import logging
+
+    from mamori.recovery import views  # installs the filter
+
+    assert views.CANCEL_LINK == "/recovery/cancel/"
+    logger = logging.getLogger("uvicorn.access")
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "203.0.113.9:5000",
+            "POST",
+            "/recovery/cancel/SECRETCANCEL123",
+            "1.1",
+            200,
+        )
+    assert "SECRETCANCEL123" not in caplog.text
+    assert "/recovery/cancel/…" in caplog.text

@@ -47,6 +47,7 @@ def test_without_two_factor_the_emailed_code_is_enough_and_applies_at_once(clien
     status = prove_by_email(client, started["recovery"], "hana@example.com")
     assert status["ready"] is True
     assert status["removes_second_factor"] is False
+    assert status["waits"] is False
 
     done = complete(client, started["recovery"])
 
@@ -197,6 +198,7 @@ def test_phone_lost_password_known_waits_then_removes_two_factor(client, ctx):
     assert ready.status_code == 200, ready.text
     assert ready.json()["ready"] is True
     assert ready.json()["removes_second_factor"] is True
+    assert ready.json()["waits"] is True
 
     done = complete(client, started["recovery"])
 

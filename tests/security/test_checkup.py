@@ -49,6 +49,7 @@ def test_no_two_factor_is_at_risk_and_says_how_to_fix_it(client):
         "two_factor_off": "risk",
         "email_unconfirmed": "warning",
         "phone_missing": "warning",
+        "trusted_contacts_missing": "warning",
         "password_strong": "ok",
         "review_never": "warning",
     }
@@ -99,9 +100,20 @@ def test_an_app_with_two_backup_codes_left_warns_and_with_none_is_at_risk(client
     assert report["grade"] == "at_risk"
 
 
+def choose_trusted_contacts(client, token: str) -> None:
+    friends = ["aoi", "ren", "yui"]
+    for friend in friends:
+        sign_up(client, friend)
+    chosen = client.put(
+        "/api/v1/me/trusted-contacts", headers=bearer(token), json={"usernames": friends}
+    )
+    assert chosen.status_code == 200, chosen.text
+
+
 def test_everything_in_order_is_good(client, ctx, clock):
     token, _, _ = user_with_app(client, clock)
     confirm_contacts(ctx)
+    choose_trusted_contacts(client, token)
     reviewed = client.post("/api/v1/me/security/checkup/reviewed", headers=bearer(token))
     assert reviewed.status_code == 200
 
@@ -115,6 +127,7 @@ def test_everything_in_order_is_good(client, ctx, clock):
         "backup_codes",
         "email_confirmed",
         "phone_confirmed",
+        "trusted_contacts",
         "password_strong",
         "reviewed",
     }

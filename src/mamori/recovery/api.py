@@ -44,6 +44,9 @@ class RecoveryStatus(BaseModel):
     removes_second_factor: bool = Field(
         description="Completing turns two-factor off, after the holding period"
     )
+    waits: bool = Field(
+        description="Completing waits out the holding period before it takes effect"
+    )
     takes_effect_at: datetime | None
 
 
@@ -100,6 +103,7 @@ def _answer(found: service.RecoveryStatus) -> RecoveryStatus:
         next_proofs=found.next_proofs,
         ready=found.ready,
         removes_second_factor=found.removes_second_factor,
+        waits=found.waits,
         takes_effect_at=found.takes_effect_at,
     )
 

@@ -107,6 +107,8 @@ class RecoveryStatus:
     next_proofs: list[str] = field(default_factory=list)
     ready: bool = False
     removes_second_factor: bool = False
+    # Completing waits out the holding period (two-factor goes, or support approved it).
+    waits: bool = False
     takes_effect_at: datetime | None = None
 
 
@@ -298,8 +300,11 @@ def add_proof(
     proofs = proofs_of(db, attempt)
     if kind in proofs:
         return
-    db.add(RecoveryProof(attempt_id=attempt.id, kind=kind, proven_at=ctx.clock.now()))
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.add(RecoveryProof(attempt_id=attempt.id, kind=kind, proven_at=ctx.clock.now()))
+    except IntegrityError:
+        return  # the same proof, recorded by a request running at the same moment
     record_event(
         db,
         ctx.clock,
@@ -849,6 +854,7 @@ def _status(db: Session, ctx: Context, attempt: RecoveryAttempt) -> RecoveryStat
         next_proofs=next_proofs,
         ready=ready,
         removes_second_factor=removes,
+        waits=attempt.state == HOLDING or (ready and (removes or attempt.started_by == "support")),
         takes_effect_at=attempt.takes_effect_at,
     )
 

@@ -11,6 +11,7 @@ from mamori.core.i18n import translator
 from mamori.recovery import service
 from mamori.recovery.errors import RecoveryExpired
 from mamori.sessions.http import WebCaller
+from mamori.web.security import hide_secret_paths
 from mamori.web.templating import (
     check_csrf,
     cookie_name,
@@ -23,6 +24,9 @@ from mamori.web.templating import (
 router = APIRouter(include_in_schema=False)
 RECOVERY_COOKIE = "mamori_recovery"
 REVIEW = "/accounts/center/security-review"
+CANCEL_LINK = "/recovery/cancel/"
+
+hide_secret_paths(CANCEL_LINK)
 SECURITY = "/accounts/center/password-and-security"
 
 
@@ -295,12 +299,12 @@ def _no_referrer(response: Response) -> Response:
     return response
 
 
-@router.get("/recovery/cancel/{cancel_token}")
+@router.get(CANCEL_LINK + "{cancel_token}")
 def cancel_page(request: Request, cancel_token: str) -> Response:
     return _no_referrer(render(request, "recovery/cancel.html", cancel_token=cancel_token[:128]))
 
 
-@router.post("/recovery/cancel/{cancel_token}", dependencies=[Depends(check_csrf)])
+@router.post(CANCEL_LINK + "{cancel_token}", dependencies=[Depends(check_csrf)])
 def cancel_by_link(
     request: Request, ctx: Ctx, origin: RequestOrigin, cancel_token: str
 ) -> Response:

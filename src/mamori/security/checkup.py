@@ -1,6 +1,6 @@
 """The security checkup: a list of small checks, each grading one thing and naming its fix.
 
-To add a check (the lead's trusted contacts, for one): write a function with the
+To add a check: write a function with the
 `Check` signature that returns a Finding (or None when it does not apply to this
 account), and append it to CHECKS. Pages and the API pick it up, titles go through
 the catalog like every other string.
@@ -21,6 +21,7 @@ from mamori.context import Context
 from mamori.security.models import SecurityState
 from mamori.security.ratings import password_rating
 from mamori.security.service import SECURITY_PAGE, security_state
+from mamori.trusted_contacts import service as trusted_contacts
 from mamori.two_factor import service as two_factor
 
 Status = Literal["ok", "warning", "risk"]
@@ -200,14 +201,33 @@ def check_review(db: Session, ctx: Context, account: Account) -> Finding:
     return Finding("reviewed", "ok", "You reviewed your security recently")
 
 
-# Trusted contacts (the lead's feature) add `check_trusted_contacts` here at merge:
-# "ok" with at least one confirmed contact, "warning" otherwise, fixed at their page.
+def check_trusted_contacts(db: Session, ctx: Context, account: Account) -> Finding:
+    """Enough contacts who can vouch for you (3 to 5, none declined) to get back in."""
+    count = trusted_contacts.active_contact_count(db, account.user.id)
+    if trusted_contacts.is_available(db, ctx, account.user.id):
+        return Finding(
+            "trusted_contacts",
+            "ok",
+            "%(count)s trusted contacts can help you back in",
+            values={"count": count},
+        )
+    return Finding(
+        "trusted_contacts_missing",
+        "warning",
+        "Not enough trusted contacts to help you back in",
+        "Choose trusted contacts",
+        trusted_contacts.SETTINGS_PAGE,
+    )
+
+
+# A new check is a function above, added here: pages and the API pick it up.
 CHECKS: list[Check] = [
     check_two_factor,
     check_authenticator_app,
     check_backup_codes,
     check_email,
     check_phone,
+    check_trusted_contacts,
     check_password,
     check_review,
 ]

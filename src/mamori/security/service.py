@@ -143,12 +143,18 @@ ALERT_TITLES = {
     "contact.phone_changed": "Your phone number was changed",
     "contact.phone_removed": "Your phone number was removed",
     "contact.phone_change_requested": "A new phone number was added, waiting for its code",
+    "trusted_contacts.chosen": "You chose trusted contacts",
+    "trusted_contacts.removed": "A trusted contact was removed",
+    "trusted_contacts.declined": "A trusted contact declined",
+    "trusted_contacts.asked": "Your trusted contacts were asked to help you log in",
+    "trusted_contacts.vouched": "A trusted contact vouched for you",
     "recovery.holding": "Account recovery is waiting 72 hours before it turns two-factor off",
 }
 # Families whose every event is worth knowing; names not listed above get these titles.
 ALERT_FAMILIES = {
     "recovery.": "Account recovery activity",
     "contact.": "Your contact details were changed",
+    "trusted_contacts.": "Trusted contacts activity",
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,19 +58,24 @@ class _TooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    """413 problem+json for a body over the limit, declared or streamed."""
+    """413 problem+json for a body over the limit, declared or streamed.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `larger` gives a few exact paths (routes that take files) their own limit; every
+    other path keeps `max_bytes`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _send_too_large(send, self.max_bytes)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _send_too_large(send, limit)
             return
         received = 0
         started = False
@@ -78,7 +85,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge()
             return message
 
@@ -92,7 +99,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_too_large(send, self.max_bytes)
+                await _send_too_large(send, limit)
 
 
 async def _send_too_large(send: Send, limit: int) -> None:
@@ -117,3 +124,25 @@ async def _send_too_large(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class HideSecretsInPaths(logging.Filter):
+    """Some links carry a bearer secret in their path (a support approval, a recovery's
+    cancel link): the access log keeps the route, never the secret."""
+
+    def __init__(self, *prefixes: str) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+        self.pattern = re.compile("(" + "|".join(map(re.escape, prefixes)) + r")[^\s?\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.pattern.sub(r"\1…", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def hide_secret_paths(*prefixes: str) -> None:
+    logging.getLogger("uvicorn.access").addFilter(HideSecretsInPaths(*prefixes))

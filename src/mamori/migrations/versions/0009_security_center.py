@@ -2,7 +2,7 @@
 known devices on sessions
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import mamori.core.db
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
