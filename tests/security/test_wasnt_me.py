@@ -303,3 +303,24 @@ def test_a_password_set_another_way_afterwards_lifts_the_hold(client, ctx, clock
         user.password_changed_at = clock.now()
 
     assert log_in(client, password="the recovered passphrase")
+
+
+def test_the_link_never_reaches_the_access_log(caplog):
+    import logging
+
+    from mamori.security import links, views
+
+    assert views.router  # importing the pages installs the filter
+    assert links.PATH == "/accounts/wasnt-me"
+    logger = logging.getLogger("uvicorn.access")
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "203.0.113.9:5000",
+            "GET",
+            "/accounts/wasnt-me/12.1769850000." + "ab" * 32,
+            "1.1",
+            200,
+        )
+    assert "ab" * 32 not in caplog.text
+    assert "/accounts/wasnt-me/…" in caplog.text

@@ -16,12 +16,16 @@ from mamori.security.checkup import CHECKUP_PAGE, run_checkup
 from mamori.security.links import PATH as WASNT_ME
 from mamori.security.service import NEW_PASSWORD_PAGE, REVIEW_PAGE, SECURITY_PAGE
 from mamori.sessions.http import WebCaller, WebCallerSettingPassword, clear_session_cookie
+from mamori.web.security import hide_secret_paths
 from mamori.web.templating import check_csrf, error_text, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 ALERTS_PAGE = f"{SECURITY_PAGE}/alerts"
 EMAILS_PAGE = f"{SECURITY_PAGE}/emails"
 Token = Path(min_length=1, max_length=128)
+
+# The "This wasn't me" link is a bearer secret: the access log keeps the route only.
+hide_secret_paths(WASNT_ME + "/")
 
 
 def _to_login(page: str) -> RedirectResponse:
