@@ -25,7 +25,7 @@ IPHONE = (
     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 )
 ANDROID_APP = "okhttp/4.12.0"
-LINK = re.compile(r"http://localhost(/accounts/wasnt-me/[0-9a-f.]+)")
+LINK = re.compile(r"http://localhost(/accounts/wasnt-me/[0-9A-Za-z_.-]+)")
 
 
 def api_log_in(

@@ -4,9 +4,12 @@ alerted; a forged, expired or reused link does nothing."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select, text
 
 from mamori.accounts.models import User
+from mamori.security.links import base36
 from mamori.security.models import DisownedEvent
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.core.helpers import app_client, csrf_from, events, problem, shown, web_log_in
@@ -215,11 +218,12 @@ def test_forged_and_expired_links_are_refused(client, ctx, clock):
     _, _, mallory_mac = mallory_link.rsplit("/", 1)[1].split(".")
 
     forged = [
-        f"{event_id}.{expires}.{'0' * 64}",
-        f"{event_id}.{int(expires) + 86400}.{mac}",  # a longer life
-        f"{int(event_id) - 1}.{expires}.{mac}",  # another event
+        f"{event_id}.{expires}.{'A' * 43}",
+        f"{event_id}.{base36(int(expires, 36) + 86400)}.{mac}",  # a longer life
+        f"{base36(int(event_id, 36) - 1)}.{expires}.{mac}",  # another event
         f"{event_id}.{expires}.{mallory_mac}",  # someone else's signature
-        f"{event_id}.{expires}.{mac.upper()}",
+        f"{event_id}.{expires}.{mac.swapcase()}",
+        f"{int(event_id, 36)}.{int(expires, 36)}.{mac}",  # the numbers in decimal
     ]
     for token in forged:
         problem(client.post("/api/v1/wasnt-me", json={"token": token}), 410, "link_not_valid")
@@ -267,6 +271,8 @@ def test_each_alert_in_the_list_carries_its_own_link(client, clock):
 
     assert alert["event"] == "password.changed"
     assert alert["wasnt_me_url"].startswith("http://localhost/accounts/wasnt-me/")
+    # Nothing in it reads like a security code (base 36 numbers, a base64url MAC).
+    assert not re.search(r"\d{6}", alert["wasnt_me_url"].rsplit(".", 1)[0])
     path = alert["wasnt_me_url"].removeprefix("http://localhost")
     clock.advance(days=29)
     assert client.get(path).status_code == 200
