@@ -36,6 +36,7 @@ from mamori.recovery import api as recovery_api
 from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
 from mamori.security import review as security_review
+from mamori.security import views as security_views
 from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
 from mamori.settings import Settings
@@ -111,6 +112,7 @@ def create_app(
         two_factor_api.router,
         two_factor_views.router,
         security_api.router,
+        security_views.router,
         backup_codes_api.router,
         backup_codes_views.router,
         recovery_api.router,

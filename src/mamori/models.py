@@ -10,6 +10,7 @@ from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
+from mamori.security.models import DisownedEvent, SecurityState
 from mamori.sessions.models import LoginSession
 from mamori.support.models import Operator, SupportCase, SupportEvidence
 from mamori.totp.models import Authenticator
@@ -22,6 +23,7 @@ __all__ = [
     "BackupCode",
     "BackupCodeSet",
     "Base",
+    "DisownedEvent",
     "LoginChallenge",
     "LoginSession",
     "Operator",
@@ -31,6 +33,7 @@ __all__ = [
     "RecoveryAttempt",
     "RecoveryProof",
     "SecurityCode",
+    "SecurityState",
     "SupportCase",
     "SupportEvidence",
     "ThrottleCounter",

@@ -56,7 +56,7 @@ def test_the_owner_gets_an_alert_without_the_password(client):
     assert alert["to"] == "hana@example.com"
     assert alert["subject"] == "Your password was changed"
     assert "hana" in alert["body"]
-    assert "/accounts/center/password-and-security" in alert["body"]
+    assert "http://localhost/accounts/wasnt-me/" in alert["body"]  # "This wasn't me"
     assert NEW_PASSWORD not in alert["body"]
     assert PASSWORD not in alert["body"]
 

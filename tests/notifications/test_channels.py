@@ -327,7 +327,7 @@ def test_an_alert_goes_out_by_smtp_in_the_users_language(ctx):
     assert mail.recipients == ["hana@example.com"]
     assert mail.message["Subject"] == "パスワードが変更されました"
     assert "hana" in mail.text
-    assert "http://localhost/accounts/center/password-and-security" in mail.text
+    assert "http://localhost/accounts/wasnt-me/" in mail.text  # "This wasn't me"
 
 
 def test_a_failed_alert_is_recorded_and_audited_but_does_not_undo_the_change(ctx):

@@ -27,6 +27,7 @@ from mamori.accounts.passwords import password_problem
 from mamori.audit.service import Origin, record_event
 from mamori.core.throttle import Policy
 from mamori.notifications.service import alert_user
+from mamori.security.ratings import rate_password
 from mamori.settings import Settings
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ def sign_up(
     else:
         raise UsernameTaken()
     record_event(db, clock, "account.signed_up", origin, user_id=user.id)
+    rate_password(db, ctx, user, password)
     if holder_of_email is not None:
         alert_user(
             db,
@@ -283,6 +285,7 @@ def change_password(
         raise WrongPassword()
     user.password_hash = hasher.hash(new_password)
     user.password_changed_at = clock.now()
+    rate_password(db, ctx, user, new_password)
     record_event(db, clock, "password.changed", origin, user_id=user.id)
     alert_user(
         db,

@@ -11,7 +11,8 @@ from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.recovery.service import pending_recoveries
-from mamori.sessions.http import WebCaller, set_session_cookie
+from mamori.security.service import secure_new_session
+from mamori.sessions.http import WebCaller, device_secret, set_device_cookie, set_session_cookie
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import active_sessions, end_other_sessions, start_session
 from mamori.web.templating import check_csrf, error_text, render, request_locale
@@ -48,6 +49,7 @@ def sign_up(
     phone: str = Form("", max_length=32),
 ) -> Response:
     form = {"username": username, "email": email, "phone": phone}
+    device = device_secret(request)
     try:
         with ctx.database.session() as db:
             user = service.sign_up(
@@ -61,6 +63,8 @@ def sign_up(
                 locale=request_locale(request),
             )
             new_session = start_session(db, ctx.clock, ctx.settings, origin, user.id, "web")
+            # This browser is the account's first known device: no "new device" alert later.
+            secure_new_session(db, ctx, origin, user, new_session.session, device)
     except MamoriError as error:
         return render(
             request,
@@ -72,6 +76,7 @@ def sign_up(
         )
     response = RedirectResponse(CENTER, status_code=303)
     set_session_cookie(request, response, new_session.token)
+    set_device_cookie(request, response, device)
     return response
 
 

@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 
 from mamori.core.deps import Ctx, RequestOrigin
 from mamori.login import service
-from mamori.sessions.http import ApiCaller
+from mamori.security.errors import PasswordChangeRequired
+from mamori.sessions.http import NEW_PASSWORD_API, ApiCallerSettingPassword
 from mamori.sessions.models import LoginSession
-from mamori.sessions.service import end_session
+from mamori.sessions.service import NewSession, end_session
 
 router = APIRouter(prefix="/api/v1", tags=["login"])
 
@@ -52,6 +53,10 @@ ChallengeId = Annotated[str, Path(min_length=1, max_length=128)]
     "/login",
     responses={
         401: {"description": "invalid_credentials"},
+        403: {
+            "description": "password_change_required: after \u201cThis wasn't me\u201d; "
+            "`token` works only for POST `set_password` (/api/v1/me/password/new)"
+        },
         429: {"description": "too_many_attempts (with Retry-After)"},
     },
 )
@@ -65,7 +70,15 @@ def log_in(
     if result.challenge is not None:
         return TwoFactorRequired(challenge=result.challenge, methods=result.methods)
     assert result.session is not None
-    return Authenticated(token=result.session.token)
+    return _authenticated(result.session)
+
+
+def _authenticated(new: NewSession) -> Authenticated:
+    """The token, unless "This wasn't me" holds the account: then the token in the
+    password_change_required problem works only to set a new password."""
+    if new.session.must_change_password:
+        raise PasswordChangeRequired(token=new.token, set_password=NEW_PASSWORD_API)
+    return Authenticated(token=new.token)
 
 
 @router.post(
@@ -88,6 +101,7 @@ def send_login_code(
     "/login/{challenge}/verify",
     responses={
         400: {"description": "invalid_code"},
+        403: {"description": "password_change_required: as for POST /api/v1/login"},
         409: {"description": "code_already_used"},
         410: {"description": "challenge_expired"},
         429: {"description": "too_many_attempts"},
@@ -98,11 +112,11 @@ def verify_login_code(
 ) -> Authenticated:
     with ctx.database.session() as db:
         result = service.verify_second_factor(db, ctx, origin, challenge, body.method, body.code)
-    return Authenticated(token=result.session.token)
+    return _authenticated(result.session)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def log_out(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
+def log_out(ctx: Ctx, origin: RequestOrigin, caller: ApiCallerSettingPassword) -> Response:
     with ctx.database.session() as db:
         session = db.get(LoginSession, caller.session_id)
         if session is not None:

@@ -26,6 +26,8 @@ from mamori.login.errors import InvalidCredentials
 from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
 from mamori.recovery import service as recovery
+from mamori.security import service as security
+from mamori.security.ratings import rate_password
 from mamori.sessions.reauthentication import session_and_user
 from mamori.sessions.service import NewSession, mark_reauthenticated, start_session
 from mamori.settings import Settings
@@ -133,8 +135,11 @@ def log_in(
     login: str,
     password: str,
     kind: str,
+    device: str | None = None,
 ) -> LoginResult:
+    """`device`: the browser's device cookie (None for API clients), for new-device alerts."""
     user = check_password(db, ctx, origin, login=login, password=password)
+    rate_password(db, ctx, user, password)
     if two_factor.is_two_factor_on(db, user.id):
         token = start_challenge(db, ctx, user.id, kind)
         record_event(
@@ -159,6 +164,7 @@ def log_in(
         factor="password",
         session=session.session.public_id,
     )
+    security.secure_new_session(db, ctx, origin, user, session.session, device)
     return LoginResult(user=user, session=session)
 
 
@@ -230,7 +236,13 @@ def send_login_code(db: Session, ctx: Context, origin: Origin, token: str, metho
 
 
 def verify_second_factor(
-    db: Session, ctx: Context, origin: Origin, token: str, method: str, code: str
+    db: Session,
+    ctx: Context,
+    origin: Origin,
+    token: str,
+    method: str,
+    code: str,
+    device: str | None = None,
 ) -> SecondFactorResult:
     """Check the code against the one method the user chose — never every factor."""
     challenge, user = challenge_user(db, ctx, token)
@@ -261,6 +273,7 @@ def verify_second_factor(
         factor=f"password+{method}",
         session=session.session.public_id,
     )
+    security.secure_new_session(db, ctx, origin, user, session.session, device)
     return SecondFactorResult(user=user, session=session, method=method, backup_codes_left=left)
 
 

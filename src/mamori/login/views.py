@@ -12,9 +12,17 @@ from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import ChallengeExpired, MamoriError
 from mamori.core.i18n import translator
 from mamori.login import service
-from mamori.sessions.http import WebCaller, clear_session_cookie, set_session_cookie
+from mamori.security.service import NEW_PASSWORD_PAGE
+from mamori.sessions.http import (
+    WebCaller,
+    WebCallerSettingPassword,
+    clear_session_cookie,
+    device_secret,
+    set_device_cookie,
+    set_session_cookie,
+)
 from mamori.sessions.models import LoginSession
-from mamori.sessions.service import end_session
+from mamori.sessions.service import NewSession, end_session
 from mamori.web.templating import (
     check_csrf,
     cookie_name,
@@ -45,9 +53,12 @@ def log_in(
     password: str = Form(max_length=4096),
     next: str = Form("/", max_length=512),
 ) -> Response:
+    device = device_secret(request)
     try:
         with ctx.database.session() as db:
-            result = service.log_in(db, ctx, origin, login=login, password=password, kind="web")
+            result = service.log_in(
+                db, ctx, origin, login=login, password=password, kind="web", device=device
+            )
     except MamoriError as error:
         return render(
             request,
@@ -68,11 +79,18 @@ def log_in(
             samesite="lax",
             path="/",
         )
+        set_device_cookie(request, response, device)
         return response
     assert result.session is not None
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(_after_login(result.session, safe_next(next)), status_code=303)
     set_session_cookie(request, response, result.session.token)
+    set_device_cookie(request, response, device)
     return response
+
+
+def _after_login(new: NewSession, target: str) -> str:
+    """Where a new session goes first: "set a new password" when the account is held."""
+    return NEW_PASSWORD_PAGE if new.session.must_change_password else target
 
 
 def _challenge_token(request: Request) -> str:
@@ -170,9 +188,12 @@ def verify_code(
     code: str = Form(max_length=64),
 ) -> Response:
     token = _challenge_token(request)
+    device = device_secret(request)
     try:
         with ctx.database.session() as db:
-            result = service.verify_second_factor(db, ctx, origin, token, method, code)
+            result = service.verify_second_factor(
+                db, ctx, origin, token, method, code, device=device
+            )
     except ChallengeExpired:
         return _start_over(request)
     except MamoriError as error:
@@ -180,7 +201,8 @@ def verify_code(
     target = "/accounts/center"
     if result.backup_codes_left == 0:
         target = "/accounts/center/password-and-security/two-factor/backup-codes?last_used=1"
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(_after_login(result.session, target), status_code=303)
+    set_device_cookie(request, response, device)
     response.delete_cookie(
         cookie_name(request, CHALLENGE_COOKIE),
         path="/",
@@ -193,7 +215,10 @@ def verify_code(
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)])
-def log_out(request: Request, ctx: Ctx, origin: RequestOrigin, caller: WebCaller) -> Response:
+def log_out(
+    request: Request, ctx: Ctx, origin: RequestOrigin, caller: WebCallerSettingPassword
+) -> Response:
+    # A session held by "This wasn't me" can log out too.
     if caller:
         with ctx.database.session() as db:
             session = db.get(LoginSession, caller.session_id)

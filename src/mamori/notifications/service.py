@@ -50,6 +50,7 @@ from mamori.notifications.models import (
     STATUSES,
     OutboxMessage,
 )
+from mamori.security.links import wasnt_me_url
 
 log = logging.getLogger("mamori.notifications")
 
@@ -279,7 +280,7 @@ def alert_user(
         + "\n\n"
         + _(
             "If this wasn't you, secure your account now: %(link)s",
-            link=f"{ctx.settings.base_url.rstrip('/')}/accounts/center/password-and-security",
+            link=wasnt_me_url(db, ctx.keyring, ctx.settings.base_url, user.id, ctx.clock.now()),
         )
     )
     subject_text = _(subject, **values)

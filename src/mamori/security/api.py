@@ -1,19 +1,28 @@
-"""JSON route: the security overview of the caller's account."""
+"""JSON routes: the security overview, checkup, alerts, "Emails from mamori", "This
+wasn't me" and the new password it requires."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, Field
 
 from mamori.accounts.service import get_user
 from mamori.backup_codes.service import remaining_codes
-from mamori.core.deps import Ctx
+from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import NotAuthenticated
-from mamori.sessions.http import ApiCaller
+from mamori.core.i18n import translator
+from mamori.security import present
+from mamori.security import service as security
+from mamori.security.checkup import run_checkup
+from mamori.sessions.http import ApiCaller, ApiCallerSettingPassword
 from mamori.sessions.service import active_sessions
 from mamori.two_factor import service as two_factor
+from mamori.web.templating import request_locale
 
-router = APIRouter(prefix="/api/v1/me", tags=["security"])
+router = APIRouter(prefix="/api/v1", tags=["security"])
 
 
 class TwoFactorOverview(BaseModel):
@@ -41,7 +50,7 @@ class SecurityOverview(BaseModel):
     sessions: int
 
 
-@router.get("/security")
+@router.get("/me/security")
 def security_overview(ctx: Ctx, caller: ApiCaller) -> SecurityOverview:
     with ctx.database.session() as db:
         user = get_user(db, caller.user_id)
@@ -68,3 +77,161 @@ def security_overview(ctx: Ctx, caller: ApiCaller) -> SecurityOverview:
             ),
             sessions=len(sessions),
         )
+
+
+class FindingOut(BaseModel):
+    code: str = Field(description="Stable, e.g. two_factor_off, sms_only, backup_codes_low")
+    status: Literal["ok", "warning", "risk"]
+    title: str = Field(description="In the caller's language (Accept-Language)")
+    fix: str | None = Field(description="What fixes it, in the caller's language")
+    fix_url: str | None = Field(description="The page where it is fixed")
+
+
+class CheckupOut(BaseModel):
+    grade: Literal["good", "fair", "at_risk"]
+    reviewed_at: datetime | None
+    findings: list[FindingOut]
+
+
+class Reviewed(BaseModel):
+    reviewed_at: datetime
+
+
+class AlertOut(BaseModel):
+    id: int
+    event: str = Field(description="The audit event, e.g. password.changed, login.new_device")
+    title: str
+    detail: str | None
+    at: datetime
+    ip: str | None
+    device: str
+    wasnt_me_url: str = Field(description="Open to say \u201cThis wasn't me\u201d (30 days, once)")
+
+
+class AlertList(BaseModel):
+    alerts: list[AlertOut]
+
+
+class MessageOut(BaseModel):
+    id: int
+    channel: Literal["email", "sms"]
+    subject: str
+    to: str = Field(description="Masked: enough to recognise, not to learn")
+    status: str = Field(description="sent, failed, or outbox (development)")
+    created_at: datetime
+
+
+class MessageList(BaseModel):
+    messages: list[MessageOut]
+
+
+class NewPassword(BaseModel):
+    new_password: str = Field(min_length=1, max_length=4096)
+
+
+class WasntMe(BaseModel):
+    token: str = Field(min_length=1, max_length=128, description="The last part of the link")
+
+
+class Secured(BaseModel):
+    sessions_ended: Literal[True] = True
+    password_change_required: Literal[True] = True
+    review_url: str
+
+
+def _gettext(request: Request) -> present.Gettext:
+    return translator(request_locale(request))
+
+
+@router.get("/me/security/checkup")
+def security_checkup(request: Request, ctx: Ctx, caller: ApiCaller) -> CheckupOut:
+    _ = _gettext(request)
+    with ctx.database.session() as db:
+        user = get_user(db, caller.user_id)
+        if user is None:
+            raise NotAuthenticated()
+        checkup = run_checkup(db, ctx, user)
+    findings = [present.finding_view(f, _) for f in checkup.findings]
+    return CheckupOut(
+        grade=checkup.grade,
+        reviewed_at=checkup.reviewed_at,
+        findings=[FindingOut(**vars(f)) for f in findings],
+    )
+
+
+@router.post("/me/security/checkup/reviewed")
+def mark_reviewed(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Reviewed:
+    with ctx.database.session() as db:
+        return Reviewed(reviewed_at=security.mark_reviewed(db, ctx, origin, caller.user_id))
+
+
+@router.get("/me/alerts")
+def security_alerts(request: Request, ctx: Ctx, caller: ApiCaller) -> AlertList:
+    _ = _gettext(request)
+    base = ctx.settings.base_url.rstrip("/")
+    with ctx.database.session() as db:
+        events = security.security_alerts(db, caller.user_id)
+    return AlertList(
+        alerts=[
+            AlertOut(
+                **vars(present.alert_view(event, _)),
+                wasnt_me_url=base + security.wasnt_me_path(ctx, caller.user_id, event.id),
+            )
+            for event in events
+        ]
+    )
+
+
+@router.get("/me/emails")
+def emails_from_mamori(request: Request, ctx: Ctx, caller: ApiCaller) -> MessageList:
+    """The security messages sent to you in the last 14 days: subjects, never bodies."""
+    _ = _gettext(request)
+    with ctx.database.session() as db:
+        messages = security.recent_messages(db, ctx, caller.user_id)
+    views = [present.message_view(m, _) for m in messages]
+    return MessageList(
+        messages=[
+            MessageOut(
+                id=v.id,
+                channel="sms" if v.channel == "sms" else "email",
+                subject=v.subject,
+                to=v.to,
+                status=v.status,
+                created_at=v.created_at,
+            )
+            for v in views
+        ]
+    )
+
+
+@router.post(
+    "/me/password/new",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        409: {"description": "password_change_not_required"},
+        422: {"description": "invalid_request, password_too_short, password_reused, …"},
+    },
+)
+def set_new_password(
+    body: NewPassword, ctx: Ctx, origin: RequestOrigin, caller: ApiCallerSettingPassword
+) -> Response:
+    """After \u201cThis wasn't me\u201d: the token from the password_change_required
+    answer sets the new password here, and from then on works like any other."""
+    with ctx.database.session() as db:
+        security.set_required_password(db, ctx, origin, caller.session_id, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/wasnt-me",
+    responses={
+        409: {"description": "link_already_used"},
+        410: {"description": "link_not_valid: forged, expired or unknown"},
+    },
+)
+def wasnt_me(body: WasntMe, ctx: Ctx, origin: RequestOrigin) -> Secured:
+    """\u201cThis wasn't me\u201d from an app: every session of the account ends (this
+    caller's too), and the next login must set a new password. No login needed."""
+    with ctx.database.session() as db:
+        security.disown(db, ctx, origin, body.token)
+    return Secured(review_url=ctx.settings.base_url.rstrip("/") + security.REVIEW_PAGE)

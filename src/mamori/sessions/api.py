@@ -5,15 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, Field, model_validator
 
 from mamori.core.deps import Ctx, RequestOrigin
+from mamori.core.i18n import translator
 from mamori.login.service import reauthenticate_with_second_factor
+from mamori.security.present import activity_view
+from mamori.security.service import login_activity
 from mamori.sessions import service
 from mamori.sessions.devices import describe_device
 from mamori.sessions.http import ApiCaller
 from mamori.sessions.reauthentication import reauthenticate_with_password
+from mamori.web.templating import request_locale
 
 router = APIRouter(prefix="/api/v1/me", tags=["sessions"])
 
@@ -47,24 +51,54 @@ class ReauthenticateRequest(BaseModel):
         return self
 
 
-@router.get("/sessions")
-def list_sessions(ctx: Ctx, caller: ApiCaller) -> SessionList:
+class LoginEventOut(BaseModel):
+    id: int
+    event: Literal["login.succeeded", "login.password_failed", "login.second_factor_failed"]
+    title: str = Field(description="In the caller's language (Accept-Language)")
+    succeeded: bool
+    at: datetime
+    ip: str | None
+    device: str
+
+
+class LoginActivity(BaseModel):
+    sessions: list[SessionOut] = Field(description="Where you're logged in now")
+    events: list[LoginEventOut] = Field(
+        description="Logins and failed attempts of the last 30 days, newest first"
+    )
+
+
+def _session_list(ctx: Ctx, caller: ApiCaller) -> list[SessionOut]:
     with ctx.database.session() as db:
         sessions = service.active_sessions(db, ctx.clock, ctx.settings, caller.user_id)
-        return SessionList(
-            sessions=[
-                SessionOut(
-                    id=s.public_id,
-                    current=s.id == caller.session_id,
-                    user_agent=s.user_agent,
-                    device=describe_device(s.user_agent),
-                    ip=s.ip,
-                    created_at=s.created_at,
-                    last_seen_at=s.last_seen_at,
-                )
-                for s in sessions
-            ]
-        )
+        return [
+            SessionOut(
+                id=s.public_id,
+                current=s.id == caller.session_id,
+                user_agent=s.user_agent,
+                device=describe_device(s.user_agent),
+                ip=s.ip,
+                created_at=s.created_at,
+                last_seen_at=s.last_seen_at,
+            )
+            for s in sessions
+        ]
+
+
+@router.get("/sessions")
+def list_sessions(ctx: Ctx, caller: ApiCaller) -> SessionList:
+    return SessionList(sessions=_session_list(ctx, caller))
+
+
+@router.get("/login-activity")
+def list_login_activity(request: Request, ctx: Ctx, caller: ApiCaller) -> LoginActivity:
+    _ = translator(request_locale(request))
+    with ctx.database.session() as db:
+        events = login_activity(db, ctx, caller.user_id)
+    return LoginActivity(
+        sessions=_session_list(ctx, caller),
+        events=[LoginEventOut(**vars(activity_view(event, _))) for event in events],
+    )
 
 
 @router.delete(

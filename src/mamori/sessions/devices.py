@@ -1,33 +1,70 @@
-"""A short, human name for a device from its User-Agent: "Chrome on Windows"."""
+"""A short, human name for a device from its User-Agent: "Chrome on Windows".
+
+The order matters: most browsers also claim to be Safari, Chrome or Mozilla, so the
+more specific token is looked for first.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 _BROWSERS = (
     ("Edge", r"Edg(e|A|iOS)?/"),
-    ("Opera", r"OPR/|Opera"),
+    ("Opera", r"OPR/|OPT/|Opera"),
     ("Samsung Internet", r"SamsungBrowser/"),
+    ("Yandex Browser", r"YaBrowser/"),
+    ("Vivaldi", r"Vivaldi/"),
+    ("UC Browser", r"UCBrowser/"),
     ("Firefox", r"Firefox/|FxiOS/"),
     ("Chrome", r"Chrome/|CriOS/|Chromium/"),
     ("Safari", r"Safari/"),
+    ("Internet Explorer", r"MSIE |Trident/"),
+    # Programs rather than browsers: an app's HTTP library, or a command-line tool.
+    ("Android app", r"^okhttp/|^Dalvik/"),
+    ("iOS app", r"CFNetwork/"),
+    ("curl", r"^curl/"),
+    ("Python", r"^python-requests/|^python-httpx/|^Python-urllib/|^aiohttp/"),
 )
 _SYSTEMS = (
     ("iPhone", r"iPhone"),
     ("iPad", r"iPad"),
-    ("Android", r"Android"),
+    ("Android", r"Android|Dalvik/"),
     ("Windows", r"Windows"),
-    ("macOS", r"Mac OS X|Macintosh"),
     ("ChromeOS", r"CrOS"),
-    ("Linux", r"Linux"),
+    ("macOS", r"Mac OS X|Macintosh|Darwin/"),
+    ("Linux", r"Linux|X11"),
 )
 
 
-def describe_device(user_agent: str | None) -> str:
+@dataclass(frozen=True)
+class Device:
+    browser: str | None
+    system: str | None
+
+    @property
+    def family(self) -> str:
+        """What stays the same across updates of one browser on one system."""
+        return f"{self.browser or '?'}/{self.system or '?'}"
+
+
+def parse_device(user_agent: str | None) -> Device:
     if not user_agent:
-        return "Unknown device"
+        return Device(None, None)
     browser = next((name for name, rx in _BROWSERS if re.search(rx, user_agent)), None)
     system = next((name for name, rx in _SYSTEMS if re.search(rx, user_agent)), None)
-    if browser and system:
-        return f"{browser} on {system}"
-    return browser or system or user_agent[:40]
+    return Device(browser, system)
+
+
+def describe_device(user_agent: str | None, gettext: Callable[..., str] | None = None) -> str:
+    """ "Chrome on Windows", in the reader's language when a translator is given."""
+    _ = gettext or (lambda message, **values: message % values if values else message)
+    device = parse_device(user_agent)
+    if device.browser and device.system:
+        return _("%(browser)s on %(system)s", browser=device.browser, system=device.system)
+    if device.browser or device.system:
+        return str(device.browser or device.system)
+    if user_agent:
+        return user_agent[:40]
+    return _("Unknown device")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -12,10 +14,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mamori.core.errors import NotAuthenticated
 from mamori.core.net import request_origin
+from mamori.security.errors import PasswordChangeRequired
 from mamori.sessions.service import find_session
 from mamori.web.templating import cookie_name, is_https
 
 SESSION_COOKIE = "mamori_session"
+DEVICE_COOKIE = "mamori_device"
+DEVICE_COOKIE_DAYS = 400  # the longest a browser keeps a cookie (Chromium's cap)
+DEVICE_SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
+NEW_PASSWORD_API = "/api/v1/me/password/new"  # noqa: S105 (a path)
 bearer = HTTPBearer(auto_error=False, description="A session token from POST /api/v1/login")
 
 
@@ -27,6 +34,8 @@ class Caller:
     session_id: int
     session_public_id: str
     reauthenticated_at: datetime | None
+    # After "This wasn't me": only setting a new password is open to this session.
+    must_change_password: bool = False
 
 
 def _caller_for(request: Request, token: str | None) -> Caller | None:
@@ -37,21 +46,74 @@ def _caller_for(request: Request, token: str | None) -> Caller | None:
         session = find_session(db, ctx.clock, ctx.settings, token, request_origin(request))
         if session is None:
             return None
-        return Caller(session.user_id, session.id, session.public_id, session.reauthenticated_at)
+        return Caller(
+            session.user_id,
+            session.id,
+            session.public_id,
+            session.reauthenticated_at,
+            session.must_change_password,
+        )
 
 
-def api_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller:
+def _any_api_caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller:
     caller = _caller_for(request, credentials.credentials if credentials else None)
     if caller is None:
         raise NotAuthenticated()
     return caller
 
 
-def web_caller(request: Request) -> Caller | None:
+def api_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    caller = _any_api_caller(request, credentials)
+    if caller.must_change_password:
+        raise PasswordChangeRequired(set_password=NEW_PASSWORD_API)
+    return caller
+
+
+def api_caller_setting_password(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    """Also a session held by "This wasn't me": for the route that sets the new password."""
+    return _any_api_caller(request, credentials)
+
+
+def _any_web_caller(request: Request) -> Caller | None:
     return _caller_for(request, request.cookies.get(cookie_name(request, SESSION_COOKIE)))
+
+
+def web_caller(request: Request) -> Caller | None:
+    """The logged-in viewer of a page. A session held by "This wasn't me" counts as
+    logged out everywhere but the "set a new password" page."""
+    caller = _any_web_caller(request)
+    return None if caller is None or caller.must_change_password else caller
+
+
+def web_caller_setting_password(request: Request) -> Caller | None:
+    return _any_web_caller(request)
+
+
+def device_secret(request: Request) -> str:
+    """This browser's device cookie, or a new one (set it with set_device_cookie)."""
+    found = request.cookies.get(cookie_name(request, DEVICE_COOKIE), "")
+    if DEVICE_SECRET.fullmatch(found):
+        return found
+    return secrets.token_urlsafe(32)
+
+
+def set_device_cookie(request: Request, response: Response, secret: str) -> None:
+    # Long-lived, so a returning browser is recognised; it proves nothing on its own.
+    response.set_cookie(
+        cookie_name(request, DEVICE_COOKIE),
+        secret,
+        max_age=DEVICE_COOKIE_DAYS * 24 * 3600,
+        httponly=True,
+        secure=is_https(request),
+        samesite="lax",
+        path="/",
+    )
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
@@ -81,3 +143,5 @@ def clear_session_cookie(request: Request, response: Response) -> None:
 
 ApiCaller = Annotated[Caller, Depends(api_caller)]
 WebCaller = Annotated[Caller | None, Depends(web_caller)]
+ApiCallerSettingPassword = Annotated[Caller, Depends(api_caller_setting_password)]
+WebCallerSettingPassword = Annotated[Caller | None, Depends(web_caller_setting_password)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori.core.db import Base, UTCDateTime
@@ -26,3 +26,10 @@ class LoginSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    # Keyed digest of the device that logged in (a browser's device cookie, or an API
+    # client's browser and system), per account: how a new device is told from a known one.
+    device_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # After "This wasn't me": this session may only set a new password.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )

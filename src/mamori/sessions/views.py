@@ -9,12 +9,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError
+from mamori.core.i18n import translator
+from mamori.security.present import activity_view
+from mamori.security.service import ACTIVITY_DAYS, login_activity
 from mamori.sessions import service
 from mamori.sessions.devices import describe_device
 from mamori.sessions.http import WebCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.reauthentication import reauthenticate_with_password
-from mamori.web.templating import check_csrf, error_text, render, safe_next
+from mamori.web.templating import check_csrf, error_text, render, request_locale, safe_next
 
 router = APIRouter(include_in_schema=False)
 SESSIONS = "/accounts/center/password-and-security/sessions"
@@ -24,17 +27,27 @@ SESSIONS = "/accounts/center/password-and-security/sessions"
 def sessions_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
     if caller is None:
         return RedirectResponse(f"/login?next={SESSIONS}", status_code=303)
+    _ = translator(request_locale(request))
     with ctx.database.session() as db:
         sessions = service.active_sessions(db, ctx.clock, ctx.settings, caller.user_id)
+        events = login_activity(db, ctx, caller.user_id)
     rows = [
         {
             "session": s,
-            "device": describe_device(s.user_agent),
+            "device": describe_device(s.user_agent, _),
             "current": s.id == caller.session_id,
         }
         for s in sessions
     ]
-    return render(request, "sessions/sessions.html", rows=rows)
+    # The current session first: "this device" is what a person looks for.
+    rows.sort(key=lambda row: not row["current"])
+    return render(
+        request,
+        "sessions/sessions.html",
+        rows=rows,
+        activity=[activity_view(event, _) for event in events],
+        days=ACTIVITY_DAYS,
+    )
 
 
 @router.post(f"{SESSIONS}/end", dependencies=[Depends(check_csrf)])
