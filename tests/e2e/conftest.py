@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,14 +78,15 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) ->
     pytest.fail(f"mamori serve did not answer /healthz within 60 s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`mamori serve` as README starts it: development mode, SQLite in a fresh data dir."""
-    data_dir = tmp_path_factory.mktemp("e2e-data")
+@contextmanager
+def running_server(data_dir: Path, **settings: str) -> Iterator[Server]:
+    """`mamori serve` as README starts it: development mode, SQLite in `data_dir`, plus any
+    MAMORI_* `settings` (e.g. RECOVERY_HOLDING_HOURS="0")."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAMORI_")}
     env.update(MAMORI_ENV="development", MAMORI_DATA_DIR=str(data_dir))
     env["MAMORI_BASE_URL"] = f"http://127.0.0.1:{port}"
+    env.update({f"MAMORI_{name}": value for name, value in settings.items()})
     log = data_dir / "serve.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -105,6 +107,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("e2e-data")) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

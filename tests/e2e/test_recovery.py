@@ -4,10 +4,8 @@ to the security review; and the owner cancelling a recovery from a logged-in ses
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,13 +15,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import (
-    PHONE,
-    Server,
-    free_port,
-    mamori_command,
-    wait_until_healthy,
-)
+from tests.e2e.conftest import PHONE, Server, running_server
 from tests.e2e.test_sign_up_and_log_in import PASSWORD, assert_fits_the_screen, sign_up
 
 SECURITY = "/accounts/center/password-and-security"
@@ -32,34 +24,13 @@ NEW_PASSWORD = "my phone fell into the sea 2026"
 
 @pytest.fixture(scope="module")
 def server_without_wait(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`mamori serve` whose recoveries take effect at once (MAMORI_RECOVERY_HOLDING_HOURS=0),
-    so one test can walk from the login page to the security review; the 72-hour wait
-    itself is tested with a moved clock in tests/recovery."""
-    data_dir = tmp_path_factory.mktemp("e2e-recovery")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAMORI_")}
-    env.update(
-        MAMORI_ENV="development",
-        MAMORI_DATA_DIR=str(data_dir),
-        MAMORI_BASE_URL=f"http://127.0.0.1:{port}",
-        MAMORI_RECOVERY_HOLDING_HOURS="0",
-    )
-    log = data_dir / "serve.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*mamori_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=data_dir,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process, log)
-        yield Server(url, data_dir)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """Recoveries take effect at once (MAMORI_RECOVERY_HOLDING_HOURS=0), so one test can
+    walk from the login page to the security review; the 72-hour wait itself is tested
+    with a moved clock in tests/recovery, and in the browser below."""
+    with running_server(
+        tmp_path_factory.mktemp("e2e-recovery"), RECOVERY_HOLDING_HOURS="0"
+    ) as started:
+        yield started
 
 
 def new_page(browser: Any) -> Page:

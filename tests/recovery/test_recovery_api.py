@@ -525,3 +525,83 @@ def test_an_unknown_address_runs_out_of_sends_exactly_like_a_known_one(ctx):
                 clock_of(tight).advance(seconds=31)
             answers[login] = statuses
         assert answers["hana@example.com"] == answers["hina@example.com"] == [202, 202, 202, 429]
+
+
+def test_a_channel_that_is_down_answers_like_an_unknown_address(ctx):
+    import socket
+
+    from tests.core.helpers import app_client
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with app_client(ctx) as client:
+        account(client, ctx)
+    down = with_settings(ctx, smtp_host="127.0.0.1", smtp_port=closed_port, smtp_security="none")
+    with app_client(down) as client:
+        known = start(client, "hana@example.com")["recovery"]
+        unknown = start(client, "hina@example.com")["recovery"]
+        sent_known, sent_unknown = send(client, known), send(client, unknown)
+
+        assert sent_known.status_code == sent_unknown.status_code == 202
+        assert sent_known.json()["sent_to"] == sent_unknown.json()["sent_to"]
+        for recovery in (known, unknown):
+            problem(prove(client, recovery, "email_code", code="123456"), 400, "invalid_code")
+    assert [e.details["reason"] for e in events(ctx, "security_code.send_refused")] == [
+        "delivery_failed"
+    ]
+
+
+def test_new_recoveries_bring_no_fresh_guesses(client, ctx):
+    account(client, ctx)
+    answers = {}
+    for login in ("hana@example.com", "hina@example.com"):
+        statuses = []
+        for _ in range(3):
+            recovery = start(client, login)["recovery"]
+            assert send(client, recovery).status_code == 202
+            for _ in range(4):
+                statuses.append(prove(client, recovery, "email_code", code="000000").status_code)
+        answers[login] = statuses
+        clock_of(ctx).advance(hours=1)  # past the hourly start limit, inside the code window
+
+    # Ten wrong codes across recoveries of one typed login, then each one waits longer.
+    assert answers["hana@example.com"] == answers["hina@example.com"]
+    assert answers["hana@example.com"][:10] == [400] * 10
+    assert answers["hana@example.com"][10] == 429
+
+
+def test_a_recovery_that_died_with_a_password_change_neither_shows_nor_blocks(client, ctx):
+    token, secret, _ = user_with_app(client, clock_of(ctx))
+    confirm_addresses(ctx, "hana")
+    first = start(client, "hana")["recovery"]
+    prove_by_email(client, first, "hana@example.com")
+    prove(client, first, "password", password=PASSWORD)
+    assert complete(client, first).json()["state"] == "holding"
+    client.post("/api/v1/me/reauthenticate", headers=bearer(token), json={"password": PASSWORD})
+    changed = client.post(
+        "/api/v1/me/password",
+        headers=bearer(token),
+        json={"current_password": PASSWORD, "new_password": "owner changed it quickly"},
+    )
+    assert changed.status_code == 204
+    owner = log_in_with_app(client, ctx, secret, "owner changed it quickly")
+
+    assert client.get("/api/v1/me/recoveries", headers=bearer(owner)).json()["recoveries"] == []
+    clock_of(ctx).advance(seconds=31)
+    second = start(client, "hana")["recovery"]
+    prove_by_email(client, second, "hana@example.com")
+    prove(client, second, "password", password="owner changed it quickly")
+    assert complete(client, second, "the real owner's new passphrase").json()["state"] == "holding"
+
+
+def log_in_with_app(client, ctx, secret: str, password: str) -> str:
+    challenge = client.post("/api/v1/login", json={"login": "hana", "password": password}).json()
+    assert challenge["status"] == "two_factor_required"
+    clock_of(ctx).advance(seconds=30)
+    verified = client.post(
+        f"/api/v1/login/{challenge['challenge']}/verify",
+        json={"method": "totp", "code": app_code(secret, clock_of(ctx))},
+    )
+    assert verified.status_code == 200, verified.text
+    return str(verified.json()["token"])

@@ -143,6 +143,7 @@ def send_security_code(
     destination: str,
     locale: str,
     deliver: bool = True,
+    fail_quietly: bool = False,
 ) -> SentCode:
     """Send a new code for `binding` to `destination` (E.164 for SMS), replacing any older one.
 
@@ -152,7 +153,9 @@ def send_security_code(
 
     `deliver=False` is for a recovery that names no account (or an unconfirmed address):
     every quota is counted and a code digest stored exactly as for a real send, so the
-    answers and the later verification look alike, but no message leaves mamori."""
+    answers and the later verification look alike, but no message leaves mamori.
+    `fail_quietly=True` (recovery) keeps a failed delivery from the caller in the same
+    way: it is audited and the outbox row marked failed, the answer is as if sent."""
     _check_request(purpose, binding, channel, destination)
     digest_of_binding = _binding_digest(ctx, purpose, binding)
     quotas = _quotas(ctx, origin, channel, destination, purpose, binding)
@@ -167,6 +170,10 @@ def send_security_code(
             if deliver
             else 0
         )
+    except DeliveryFailed:
+        if not fail_quietly:
+            raise
+        message_id = 0
     finally:
         # A failed send still counts: a provider that timed out may have texted anyway.
         for policy, subject in quotas:

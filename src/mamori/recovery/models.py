@@ -40,6 +40,8 @@ class RecoveryAttempt(Base):
     # ... and sealed, so that a code "sent" to an unknown address is counted against that
     # address's quota exactly as a real one would be (no throttle tells them apart).
     typed_sealed: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    # Keyed digest of the login as typed (canonical): the subject of per-login throttles.
+    login_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # SHA-256 of the account's password hash when the attempt began: any password change
     # (by this or another recovery, or by the owner) kills the attempt and all its codes.
     password_stamp: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -137,6 +137,18 @@ def ip_policy(settings: Settings) -> Policy:
     )
 
 
+def wrong_code_policy(settings: Settings) -> Policy:
+    """Wrong security codes across every recovery of one typed login: each new recovery
+    brings a new code, but not a fresh set of guesses (at most ~100 a day, growing waits)."""
+    return Policy(
+        name="recovery-code",
+        window=timedelta(hours=24),
+        free=10,
+        max_delay=timedelta(hours=1),
+        lock_at=100,
+    )
+
+
 def account_policy(settings: Settings) -> Policy:
     return Policy(
         name="recovery-account",
@@ -170,6 +182,7 @@ def start_recovery(db: Session, ctx: Context, origin: Origin, *, login: str) -> 
     token = new_token()
     kind, _, typed = key.partition(":")
     attempt = _new_attempt(db, ctx, token, user, login_kind=kind)
+    attempt.login_digest = subjects[1][1]
     if attempt.login_kind in ("email", "phone"):
         channel: codes.Channel = "email" if attempt.login_kind == "email" else "sms"
         attempt.typed_masked = codes.mask_destination(channel, typed)[:100]
@@ -361,6 +374,8 @@ def send_recovery_code(
         destination=real or _stand_in(ctx, attempt, channel),
         locale=user.locale if user else "en",
         deliver=real is not None,
+        # A channel that is down must not answer differently from an unknown address.
+        fail_quietly=True,
     )
     # Named as offered, so an unknown address reads exactly like a known one.
     return replace(sent, destination=offered[option].masked)
@@ -373,9 +388,18 @@ def prove_with_code(
     if option not in ("email", "sms"):
         raise OptionNotAvailable()
     channel: codes.Channel = "sms" if option == "sms" else "email"
-    codes.verify_security_code(
-        db, ctx, origin, purpose="recovery", binding=_code_binding(attempt, channel), typed=code
-    )
+    # Keyed by what was typed to start, never by the account: no wait tells which
+    # e-mail or phone belongs to which username.
+    subject = attempt.login_digest or f"recovery:{attempt.id}"
+    ctx.throttle.check(db, wrong_code_policy(ctx.settings), subject)
+    try:
+        codes.verify_security_code(
+            db, ctx, origin, purpose="recovery", binding=_code_binding(attempt, channel), typed=code
+        )
+    except InvalidCode:
+        ctx.throttle.record_failure(db, wrong_code_policy(ctx.settings), subject)
+        raise
+    ctx.throttle.clear(db, wrong_code_policy(ctx.settings), subject)
     if attempt.user_id is None:  # a stand-in code cannot be typed right: defensive only
         raise InvalidCode()
     add_proof(db, ctx, origin, attempt, CODE_PROOFS[channel])
@@ -481,7 +505,17 @@ def complete_recovery(
     if removes or attempt.started_by == "support":
         cancel_token = _hold(db, ctx, origin, attempt, user, new_hash, proofs)
         return CompletedRecovery(_status(db, ctx, attempt), cancel_token)
-    if not _swap_password(db, ctx, user, attempt, new_hash):
+    # Claim it first: an owner's cancel that came in meanwhile wins.
+    claimed = cast(
+        CursorResult[Any],
+        db.execute(
+            update(RecoveryAttempt)
+            .where(RecoveryAttempt.id == attempt.id, RecoveryAttempt.state == OPEN)
+            .values(state=COMPLETED)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if claimed.rowcount != 1 or not _swap_password(db, ctx, user, attempt, new_hash):
         raise RecoveryExpired()
     _finish(db, ctx, origin, attempt, user, removed_second_factor=False)
     return CompletedRecovery(_status(db, ctx, attempt), None)
@@ -526,6 +560,7 @@ def _hold(
 ) -> str:
     now = ctx.clock.now()
     cancel_token = new_token()
+    end_stale_holds(db, ctx, origin, user)
     try:
         with db.begin_nested():
             attempt.state = HOLDING
@@ -550,20 +585,37 @@ def _hold(
         removes_second_factor=attempt.removes_second_factor,
     )
     link = f"{ctx.settings.base_url.rstrip('/')}/recovery/cancel/{cancel_token}"
-    _alert_everywhere(
-        db,
-        ctx,
-        origin,
-        user,
-        "Your account is being recovered",
-        "Someone finished the steps to recover your account %(username)s. On %(when)s UTC "
-        "it will set a new password, turn off two-factor authentication and log out "
-        "every device. If this wasn't you, cancel it now: %(cancel)s — or log in and "
-        "cancel it under Password and security.",
-        username=user.username,
-        when=f"{attempt.takes_effect_at:%Y-%m-%d %H:%M}",
-        cancel=link,
-    )
+    when = f"{attempt.takes_effect_at:%Y-%m-%d %H:%M}"
+    # Literal messages in each branch, so the catalog check sees both.
+    if attempt.removes_second_factor:
+        _alert_everywhere(
+            db,
+            ctx,
+            origin,
+            user,
+            "Your account is being recovered",
+            "Someone finished the steps to recover your account %(username)s. On %(when)s UTC "
+            "it will set a new password, turn off two-factor authentication and log out "
+            "every device. If this wasn't you, cancel it now: %(cancel)s — or log in and "
+            "cancel it under Password and security.",
+            username=user.username,
+            when=when,
+            cancel=link,
+        )
+    else:
+        _alert_everywhere(
+            db,
+            ctx,
+            origin,
+            user,
+            "Your account is being recovered",
+            "Someone finished the steps to recover your account %(username)s. On %(when)s UTC "
+            "it will set a new password and log out every device. If this wasn't you, "
+            "cancel it now: %(cancel)s — or log in and cancel it under Password and security.",
+            username=user.username,
+            when=when,
+            cancel=link,
+        )
     if ctx.settings.recovery_holding_hours == 0:
         apply_due_recoveries(db, ctx, origin, user_id=user.id)
     return cancel_token
@@ -720,9 +772,26 @@ def cancel_by_owner(
         raise RecoveryNotFound()
 
 
+def end_stale_holds(db: Session, ctx: Context, origin: Origin, user: User) -> None:
+    """A holding recovery dies when the password changes (the owner acted on the alert);
+    it is ended here rather than when it would have come due, so it neither shows nor
+    blocks a new recovery meanwhile."""
+    holding = db.scalars(
+        select(RecoveryAttempt).where(
+            RecoveryAttempt.user_id == user.id, RecoveryAttempt.state == HOLDING
+        )
+    )
+    for attempt in list(holding):
+        if attempt.password_stamp != password_stamp(user):
+            _end(db, ctx, origin, attempt, CANCELLED, reason="password_changed")
+
+
 def pending_recoveries(db: Session, ctx: Context, user_id: int) -> list[RecoveryAttempt]:
     """What the owner is shown in every session: recoveries past their first proof that
     are still open, and those holding."""
+    user = get_user(db, user_id)
+    if user is not None:
+        end_stale_holds(db, ctx, Origin(), user)
     now = ctx.clock.now()
     attempts = db.scalars(
         select(RecoveryAttempt)

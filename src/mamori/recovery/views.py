@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -65,6 +67,23 @@ def _status(request: Request, ctx: Ctx) -> service.RecoveryStatus:
         return service.recovery_status(db, ctx, recovery_token(request))
 
 
+def _step_page(
+    request: Request,
+    ctx: Ctx,
+    template: str,
+    error: MamoriError | None = None,
+    **values: Any,
+) -> Response:
+    """A step of the recovery, with where it stands (and what went wrong, if anything)."""
+    try:
+        found = _status(request, ctx)
+    except RecoveryExpired:
+        return _start_over(request)
+    if error is not None:
+        values.update(status_code=error.status, error=error_text(request, error))
+    return render(request, template, status=found, **values)
+
+
 def _next_page(found: service.RecoveryStatus) -> str:
     if found.state != "open":
         return "/recovery/done"
@@ -112,11 +131,7 @@ def next_step(request: Request, ctx: Ctx) -> Response:
 
 @router.get("/recovery/options")
 def options_page(request: Request, ctx: Ctx) -> Response:
-    try:
-        found = _status(request, ctx)
-    except RecoveryExpired:
-        return _start_over(request)
-    return render(request, "recovery/options.html", status=found)
+    return _step_page(request, ctx, "recovery/options.html")
 
 
 @router.post("/recovery/send", dependencies=[Depends(check_csrf)])
@@ -147,11 +162,7 @@ def send_code(
 
 @router.get("/recovery/code")
 def code_page(request: Request, ctx: Ctx, option: str = "email") -> Response:
-    try:
-        found = _status(request, ctx)
-    except RecoveryExpired:
-        return _start_over(request)
-    return render(request, "recovery/code.html", status=found, option=option)
+    return _step_page(request, ctx, "recovery/code.html", option=option)
 
 
 @router.post("/recovery/code", dependencies=[Depends(check_csrf)])
@@ -169,18 +180,7 @@ def enter_code(
     except RecoveryExpired:
         return _start_over(request)
     except MamoriError as error:
-        try:
-            current = _status(request, ctx)
-        except RecoveryExpired:
-            return _start_over(request)
-        return render(
-            request,
-            "recovery/code.html",
-            status_code=error.status,
-            status=current,
-            option=option,
-            error=error_text(request, error),
-        )
+        return _step_page(request, ctx, "recovery/code.html", error, option=option)
     return _go(_next_page(found))
 
 
@@ -229,19 +229,13 @@ def prove_second_factor(
 
 
 def _page_with_error(request: Request, ctx: Ctx, error: MamoriError) -> Response:
-    """The page the person is on, again, with what went wrong."""
+    """The page the person is on (the second proof, or the first), again, with the error."""
     try:
-        found = _status(request, ctx)
+        proven = _status(request, ctx).two_factor is not None
     except RecoveryExpired:
         return _start_over(request)
-    template = "recovery/more.html" if found.two_factor is not None else "recovery/options.html"
-    return render(
-        request,
-        template,
-        status_code=error.status,
-        status=found,
-        error=error_text(request, error),
-    )
+    template = "recovery/more.html" if proven else "recovery/options.html"
+    return _step_page(request, ctx, template, error)
 
 
 @router.get("/recovery/new-password")
@@ -268,17 +262,7 @@ def set_new_password(
     except RecoveryExpired:
         return _start_over(request)
     except MamoriError as error:
-        try:
-            found = _status(request, ctx)
-        except RecoveryExpired:
-            return _start_over(request)
-        return render(
-            request,
-            "recovery/new_password.html",
-            status_code=error.status,
-            status=found,
-            error=error_text(request, error),
-        )
+        return _step_page(request, ctx, "recovery/new_password.html", error)
     return _go("/recovery/done")
 
 

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("login_kind", sa.String(length=8), nullable=False),
         sa.Column("typed_masked", sa.String(length=100), nullable=True),
         sa.Column("typed_sealed", sa.String(length=512), nullable=True),
+        sa.Column("login_digest", sa.String(length=64), nullable=True),
         sa.Column("password_stamp", sa.String(length=64), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("created_at", mamori.core.db.UTCDateTime(timezone=True), nullable=False),
