@@ -464,3 +464,25 @@ def test_with_two_factor_the_contacts_are_one_proof_of_two(client, ctx, clock, h
         status = recovery.recovery_status(db, ctx, token)
     assert status.proofs == ["trusted_contacts"]
     assert status.ready is False and "password" in status.next_proofs
+
+
+def test_the_owners_confirmed_phone_hears_of_every_contact_step(client, ctx, hana):
+    from sqlalchemy import update
+
+    from mamori.accounts.models import User
+
+    with ctx.database.session() as db:
+        db.execute(
+            update(User)
+            .where(User.username_key == "hana")
+            .values(phone="+819012345678", phone_confirmed_at=ctx.clock.now())
+        )
+    token = start_recovery(ctx, "hana")
+    ask(client, token, "ken", "aiko", "yuki")
+    code = code_from(client, hana["ken"])
+    enter(client, token, code)
+
+    texts = [m["body"] for m in client.get("/dev/outbox").json() if m["to"] == "+819012345678"]
+    assert any(t.startswith("Someone asked your trusted contacts for help") for t in texts)
+    assert any(t.startswith("ken gave a code to help recover your account") for t in texts)
+    assert not any(code.replace(" ", "") in t.replace(" ", "") for t in texts)

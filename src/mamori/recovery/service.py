@@ -329,7 +329,7 @@ def add_proof(
     )
     user = attempt_user(db, attempt)
     if not proofs and user is not None:
-        _alert_everywhere(
+        alert_everywhere(
             db,
             ctx,
             origin,
@@ -588,7 +588,7 @@ def _hold(
     when = f"{attempt.takes_effect_at:%Y-%m-%d %H:%M}"
     # Literal messages in each branch, so the catalog check sees both.
     if attempt.removes_second_factor:
-        _alert_everywhere(
+        alert_everywhere(
             db,
             ctx,
             origin,
@@ -603,7 +603,7 @@ def _hold(
             cancel=link,
         )
     else:
-        _alert_everywhere(
+        alert_everywhere(
             db,
             ctx,
             origin,
@@ -669,7 +669,7 @@ def _finish(
     review = f"{ctx.settings.base_url.rstrip('/')}/accounts/center/security-review"
     # Literal messages in each branch, so the catalog check sees both.
     if removed_second_factor:
-        _alert_everywhere(
+        alert_everywhere(
             db,
             ctx,
             origin,
@@ -682,7 +682,7 @@ def _finish(
             review=review,
         )
         return
-    _alert_everywhere(
+    alert_everywhere(
         db,
         ctx,
         origin,
@@ -811,7 +811,7 @@ def _cancel(
         return False
     user = attempt_user(db, attempt)
     if user is not None:
-        _alert_everywhere(
+        alert_everywhere(
             db,
             ctx,
             origin,
@@ -956,7 +956,7 @@ def _typed_context(attempt: RecoveryAttempt) -> str:
     return f"recovery-typed:{attempt.public_id}"
 
 
-def _alert_everywhere(
+def alert_everywhere(
     db: Session,
     ctx: Context,
     origin: Origin,

@@ -459,9 +459,10 @@ def ask_trusted_contacts(
         asked=asked,
     )
     if owner is not None and asked:
-        alert_user(
+        recovery.alert_everywhere(
             db,
             ctx,
+            origin,
             owner,
             "Someone asked your trusted contacts for help",
             "Someone recovering your account %(username)s (Can't log in?) asked your "
@@ -712,9 +713,10 @@ def give_code(
         request=request.public_id,
     )
     if first:
-        alert_user(
+        recovery.alert_everywhere(
             db,
             ctx,
+            origin,
             owner,
             "%(contact)s gave a code to help recover your account",
             "Your trusted contact %(contact)s gave a code to someone recovering your "
@@ -751,9 +753,10 @@ def refuse_request(
         contact=contact.username,
         request=request.public_id,
     )
-    alert_user(
+    recovery.alert_everywhere(
         db,
         ctx,
+        origin,
         owner,
         "%(contact)s doubted a recovery of your account",
         "Your trusted contact %(contact)s said that someone recovering your account "
