@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from mamori.audit.service import Origin
 from mamori.recovery import service
@@ -248,3 +248,46 @@ def test_the_operator_applies_due_recoveries_from_the_command_line(client, ctx):
     assert count(ctx, RecoveryAttempt) == 1
     assert can_log_in(client, "hana", NEW_PASSWORD) == "authenticated"
     problem(client.get("/api/v1/me/recoveries", headers=bearer(token)), 401, "not_authenticated")
+
+
+def test_a_recovery_code_is_handed_over_after_the_answer_from_a_sealed_copy(ctx):
+    from mamori.notifications.delivery import deliver_pending
+    from mamori.notifications.models import OutboxMessage
+    from tests.conftest import sign_up
+    from tests.core.helpers import app_client, with_settings
+    from tests.notifications.fakes import smtp_server
+
+    with smtp_server() as inbox:
+        production = with_settings(
+            ctx, env="production", smtp_host=inbox.host, smtp_port=inbox.port, smtp_security="none"
+        )
+        with app_client(production) as client:
+            sign_up(client, "hana", email="hana@example.com")
+            confirm_addresses(production, "hana")
+            recovery = start(client, "hana")["recovery"]
+
+            assert send(client, recovery).status_code == 202
+            # Answered before any SMTP conversation: a real send looks like a withheld one.
+            assert [m for m in inbox.mails if m.recipients == ["hana@example.com"]] == []
+            with production.database.session() as db:
+                (row,) = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "code"))
+                assert row.status == "pending"
+                assert row.sealed_body and "••••••" in row.body
+
+            assert deliver_pending(production).sent >= 1
+
+            (mail,) = [m for m in inbox.mails if m.recipients == ["hana@example.com"]]
+            code = last_six_digits(mail.text)
+            assert code not in row.body
+            with production.database.session() as db:
+                sent = db.get(OutboxMessage, row.id)
+                assert sent is not None and sent.sealed_body is None  # gone once sent
+            assert prove(client, recovery, "email_code", code=code).status_code == 200
+
+
+def last_six_digits(text_body: str) -> str:
+    import re
+
+    found = re.findall(r"\b(\d{6})\b", text_body)
+    assert found, text_body
+    return str(found[-1])

@@ -144,6 +144,7 @@ def send_security_code(
     locale: str,
     deliver: bool = True,
     fail_quietly: bool = False,
+    in_background: bool = False,
 ) -> SentCode:
     """Send a new code for `binding` to `destination` (E.164 for SMS), replacing any older one.
 
@@ -155,7 +156,9 @@ def send_security_code(
     every quota is counted and a code digest stored exactly as for a real send, so the
     answers and the later verification look alike, but no message leaves mamori.
     `fail_quietly=True` (recovery) keeps a failed delivery from the caller in the same
-    way: it is audited and the outbox row marked failed, the answer is as if sent."""
+    way: it is audited and the outbox row marked failed, the answer is as if sent.
+    `in_background=True` (recovery) leaves the hand-over to the delivery worker, so a
+    real send takes no longer than a withheld one."""
     _check_request(purpose, binding, channel, destination)
     digest_of_binding = _binding_digest(ctx, purpose, binding)
     quotas = _quotas(ctx, origin, channel, destination, purpose, binding)
@@ -166,7 +169,19 @@ def send_security_code(
     lifetime = code_lifetime(ctx.settings, channel, purpose)
     try:
         message_id = (
-            _send(db, ctx, origin, code, purpose, channel, destination, locale, user_id, lifetime)
+            _send(
+                db,
+                ctx,
+                origin,
+                code,
+                purpose,
+                channel,
+                destination,
+                locale,
+                user_id,
+                lifetime,
+                in_background,
+            )
             if deliver
             else 0
         )
@@ -367,6 +382,7 @@ def _send(
     locale: str,
     user_id: int | None,
     lifetime: timedelta,
+    in_background: bool = False,
 ) -> int:
     minutes = int(lifetime.total_seconds() // 60)
     try:
@@ -387,6 +403,7 @@ def _send(
                 kind="code",
                 secret=code,
                 origin=origin,
+                in_background=in_background,
             )
         else:
             text = email_text(
@@ -402,6 +419,7 @@ def _send(
                 kind="code",
                 secret=code,
                 origin=origin,
+                in_background=in_background,
             )
     except DeliveryFailed:
         _audit_refused(db, ctx, origin, user_id, purpose, channel, "delivery_failed")

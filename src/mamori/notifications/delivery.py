@@ -92,6 +92,11 @@ def retry_delay(ctx: Context, attempt: int) -> timedelta:
     return min(timedelta(seconds=seconds), LONGEST_WAIT)
 
 
+def sealed_context(message_id: int) -> str:
+    """What a message's sealed copy is bound to: it opens for that message only."""
+    return f"outbox:{message_id}"
+
+
 def wake_worker_after_commit(db: Session) -> None:
     """Once the caller's unit of work commits, the queued message is there to be sent."""
     if not db.info.get("wakes_delivery_worker"):
@@ -140,12 +145,15 @@ def _claim(ctx: Context, message_id: int, seen_attempts: int) -> Claim | None:
                 OutboxMessage.kind,
                 OutboxMessage.template,
                 OutboxMessage.user_id,
+                OutboxMessage.sealed_body,
             )
             .execution_options(synchronize_session=False)
         ).one_or_none()
     if row is None:
         return None
-    attempt, channel, to, subject, body, kind, template, user_id = row
+    attempt, channel, to, subject, body, kind, template, user_id, sealed = row
+    if sealed:
+        body = ctx.keyring.unseal(sealed, sealed_context(message_id))
     return Claim(message_id, attempt, channel, to, subject, body, kind, template, user_id)
 
 
@@ -154,7 +162,9 @@ def _deliver(ctx: Context, claim: Claim) -> str:
     if claim.attempt > settings.delivery_max_attempts:
         return _retry_or_give_up(ctx, claim, "the worker stopped during the last attempt")
     if settings.development and not channel_configured(settings, claim.channel):
-        _finish(ctx, claim, status=OUTBOX_ONLY, claimed_at=None, next_attempt_at=None)
+        _finish(
+            ctx, claim, status=OUTBOX_ONLY, claimed_at=None, next_attempt_at=None, sealed_body=None
+        )
         return "kept"
     try:
         reference = hand_over(
@@ -178,6 +188,7 @@ def _deliver(ctx: Context, claim: Claim) -> str:
         sent_at=ctx.clock.now(),
         claimed_at=None,
         next_attempt_at=None,
+        sealed_body=None,  # the secret need not outlive its delivery
     ):
         log.warning("message %s was sent after its lease ran out: it may arrive twice", claim.id)
     return "sent"
@@ -215,7 +226,13 @@ def _retry_or_give_up(ctx: Context, claim: Claim, reason: str) -> str:
 def _give_up(ctx: Context, claim: Claim, reason: str) -> None:
     with ctx.database.session() as db:
         if not _finish_in(
-            db, claim, status=FAILED, next_attempt_at=None, claimed_at=None, last_error=reason
+            db,
+            claim,
+            status=FAILED,
+            next_attempt_at=None,
+            claimed_at=None,
+            last_error=reason,
+            sealed_body=None,
         ):
             return
         record_event(

@@ -46,3 +46,6 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The channel's reason for the last failure: names what failed, never a recipient or secret.
     last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A message with a secret (a recovery code) left to the worker: `body` has the secret
+    # blanked; this sealed copy is what gets sent, and it is cleared once sent or given up.
+    sealed_body: Mapped[str | None] = mapped_column(Text, nullable=True)

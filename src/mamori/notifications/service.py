@@ -35,7 +35,7 @@ from mamori.context import Context
 from mamori.core.clock import Clock
 from mamori.core.i18n import translator
 from mamori.notifications.channels import NO_CHANNEL, ChannelError, channel_configured, hand_over
-from mamori.notifications.delivery import wake_worker_after_commit
+from mamori.notifications.delivery import sealed_context, wake_worker_after_commit
 from mamori.notifications.errors import (
     DeliveryFailed,
     DeliveryNotConfigured,
@@ -107,6 +107,7 @@ def send_email(
     secret: str | None = None,
     origin: Origin | None = None,
     template: str | None = None,
+    in_background: bool = False,
 ) -> OutboxMessage:
     """Record the e-mail and queue it for the delivery worker; a code is sent at once."""
     message = deliver(
@@ -120,7 +121,7 @@ def send_email(
         kind=kind,
         template=template,
     )
-    _send_or_queue(db, ctx, message, body, kind, secret, origin)
+    _send_or_queue(db, ctx, message, body, kind, secret, origin, in_background)
     return message
 
 
@@ -135,6 +136,7 @@ def send_sms(
     secret: str | None = None,
     origin: Origin | None = None,
     template: str | None = None,
+    in_background: bool = False,
 ) -> OutboxMessage:
     """Record the text message and queue it; a code is sent at once. `to` is E.164."""
     message = deliver(
@@ -148,7 +150,7 @@ def send_sms(
         kind=kind,
         template=template,
     )
-    _send_or_queue(db, ctx, message, body, kind, secret, origin)
+    _send_or_queue(db, ctx, message, body, kind, secret, origin, in_background)
     return message
 
 
@@ -160,7 +162,15 @@ def _send_or_queue(
     kind: str,
     secret: str | None,
     origin: Origin | None,
+    in_background: bool = False,
 ) -> None:
+    if in_background:
+        # The caller must answer alike whether or not a message goes out (recovery): the
+        # worker sends it, from a sealed copy, since the stored body has the secret blanked.
+        if message.body != body:
+            message.sealed_body = ctx.keyring.seal(body, sealed_context(message.id))
+        _queue(db, ctx, message)
+        return
     # A security code is handed over now, inside the request: the person is waiting for
     # it and must be told at once when the provider is down (502 delivery_failed) rather
     # than wait for a code that may come after it expired; and its text cannot wait in

@@ -374,7 +374,9 @@ def send_recovery_code(
         destination=real or _stand_in(ctx, attempt, channel),
         locale=user.locale if user else "en",
         deliver=real is not None,
-        # A channel that is down must not answer differently from an unknown address.
+        # A real send must neither take longer nor fail differently than a withheld one:
+        # the worker hands it over after the answer.
+        in_background=True,
         fail_quietly=True,
     )
     # Named as offered, so an unknown address reads exactly like a known one.

@@ -31,12 +31,14 @@ def upgrade() -> None:
             sa.Column("sent_at", mamori.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("last_error", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("sealed_body", sa.Text(), nullable=True))
         batch_op.create_index("ix_outbox_messages_due", ["status", "next_attempt_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_messages_due")
+        batch_op.drop_column("sealed_body")
         batch_op.drop_column("last_error")
         batch_op.drop_column("sent_at")
         batch_op.drop_column("claimed_at")
