@@ -13,9 +13,9 @@ shared machine hits both alike:
 3. POST /api/v1/recovery/{id}/proofs with a wrong code.
 
 It prints the medians and the ratio unknown / known for each. A ratio near 1.0 means the
-time reveals nothing; the outbox write is the one thing the unknown path skips. With a
-real SMTP server the known path also waits for the hand-over, which timing alone would
-reveal: that is why production deployments should deliver through the outbox worker.
+time reveals nothing; the outbox write is the one thing the unknown path skips. A real
+SMTP server changes nothing here: recovery codes are handed over by the delivery worker
+after the answer, never during the request.
 """
 
 from __future__ import annotations
