@@ -291,3 +291,47 @@ def last_six_digits(text_body: str) -> str:
     found = re.findall(r"\b(\d{6})\b", text_body)
     assert found, text_body
     return str(found[-1])
+
+
+def test_the_kept_copy_of_a_holding_alert_has_no_cancel_link_and_the_mail_does(ctx):
+    import re
+
+    from mamori.notifications.delivery import deliver_pending
+    from mamori.notifications.models import OutboxMessage
+    from tests.core.helpers import app_client, with_settings
+    from tests.notifications.fakes import smtp_server
+
+    with smtp_server() as inbox:
+        production = with_settings(
+            ctx, env="production", smtp_host=inbox.host, smtp_port=inbox.port, smtp_security="none"
+        )
+        with app_client(production) as client:
+            user_with_app(client, clock_of(production))
+            confirm_addresses(production, "hana")
+            recovery = start(client, "hana")["recovery"]
+            assert send(client, recovery).status_code == 202
+            deliver_pending(production)
+            code = last_six_digits(inbox.mails[-1].text)
+            assert prove(client, recovery, "email_code", code=code).status_code == 200
+            assert prove(client, recovery, "password", password=PASSWORD).status_code == 200
+            assert complete(client, recovery).json()["state"] == "holding"
+
+            with production.database.session() as db:
+                (kept,) = db.scalars(
+                    select(OutboxMessage).where(
+                        OutboxMessage.subject == "Your account is being recovered"
+                    )
+                )
+            # Whoever reads a database dump cannot cancel the owner's recovery (nor act on it).
+            assert "/recovery/cancel/" not in kept.body and "••••••" in kept.body
+
+            deliver_pending(production)
+            (mail,) = [
+                m for m in inbox.mails if m.message["subject"] == "Your account is being recovered"
+            ]
+            found = re.search(r"/recovery/cancel/([\w-]+)", mail.text)
+            assert found, mail.text
+            cancelled = client.post(
+                "/api/v1/recovery/cancellations", json={"cancel_token": found.group(1)}
+            )
+            assert cancelled.status_code == 204, cancelled.text

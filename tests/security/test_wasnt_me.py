@@ -330,3 +330,40 @@ def test_the_link_never_reaches_the_access_log(caplog):
         )
     assert "ab" * 32 not in caplog.text
     assert "/accounts/wasnt-me/…" in caplog.text
+
+
+def test_the_kept_copy_of_an_alert_has_its_link_blanked_and_the_mail_has_it(ctx):
+    from mamori.notifications.delivery import deliver_pending
+    from mamori.notifications.models import OutboxMessage
+    from tests.core.helpers import with_settings
+    from tests.notifications.fakes import smtp_server
+    from tests.security.helpers import LINK
+
+    with smtp_server() as inbox:
+        production = with_settings(
+            ctx, env="production", smtp_host=inbox.host, smtp_port=inbox.port, smtp_security="none"
+        )
+        with app_client(production) as client:
+            sign_up(client, email=MAIL)
+            token = log_in(client)
+            changed = client.post(
+                "/api/v1/me/password",
+                headers=bearer(token),
+                json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+            )
+            assert changed.status_code == 204
+            with production.database.session() as db:
+                (kept,) = db.scalars(select(OutboxMessage).where(OutboxMessage.subject == CHANGED))
+            # A database dump shows the alert, not a link that acts on the account.
+            assert "/accounts/wasnt-me/" not in kept.body and "••••••" in kept.body
+            assert kept.sealed_body and "wasnt-me" not in kept.sealed_body
+
+            deliver_pending(production)
+
+            (mail,) = [m for m in inbox.mails if m.message["subject"] == CHANGED]
+            found = LINK.search(mail.text)
+            assert found, mail.text
+            with production.database.session() as db:
+                sent = db.get(OutboxMessage, kept.id)
+                assert sent is not None and sent.status == "sent" and sent.sealed_body is None
+            assert confirm(client, found.group(1)).status_code == 200

@@ -232,7 +232,8 @@ def _give_up(ctx: Context, claim: Claim, reason: str) -> None:
             next_attempt_at=None,
             claimed_at=None,
             last_error=reason,
-            sealed_body=None,
+            # A code is dead by now; an alert may be retried by the operator, link and all.
+            **({"sealed_body": None} if claim.kind == "code" else {}),
         ):
             return
         record_event(

@@ -17,8 +17,9 @@ Alerts and every other message without a secret are queued in the caller's unit 
 work: an alert exists exactly when the change it reports committed, and no request
 waits for SMTP. A security code is the exception, see `send_email`.
 
-Outside development a message may name a `secret` (a security code): the stored copy
-has it blanked, so a database dump reveals no code. Alerts never carry a secret.
+Outside development a message may name a `secret` (a security code, a link that acts on
+the account): the stored copy has it blanked, so a database dump reveals none. What the
+delivery worker must still send waits sealed in `sealed_body` until it is handed over.
 """
 
 from __future__ import annotations
@@ -167,8 +168,7 @@ def _send_or_queue(
     if in_background:
         # The caller must answer alike whether or not a message goes out (recovery): the
         # worker sends it, from a sealed copy, since the stored body has the secret blanked.
-        if message.body != body:
-            message.sealed_body = ctx.keyring.seal(body, sealed_context(message.id))
+        _seal_for_worker(ctx, message, body)
         _queue(db, ctx, message)
         return
     # A security code is handed over now, inside the request: the person is waiting for
@@ -182,11 +182,21 @@ def _send_or_queue(
         _queue(db, ctx, message)
 
 
-def _stored_body(ctx: Context, body: str, secret: str | None) -> str:
+def _stored_body(ctx: Context, body: str, *secrets: str | None) -> str:
     # In development the outbox is how a developer reads the code; nowhere else.
-    if secret is None or ctx.settings.development:
+    if ctx.settings.development:
         return body
-    return body.replace(secret, REDACTED)
+    for secret in secrets:
+        if secret:
+            body = body.replace(secret, REDACTED)
+    return body
+
+
+def _seal_for_worker(ctx: Context, message: OutboxMessage, body: str) -> None:
+    """Keep the text as sent only sealed, bound to this message, where it differs from the
+    stored (blanked) copy; the worker unseals it for the hand-over."""
+    if message.body != body:
+        message.sealed_body = ctx.keyring.seal(body, sealed_context(message.id))
 
 
 def _queue(db: Session, ctx: Context, message: OutboxMessage) -> None:
@@ -280,18 +290,17 @@ def alert_user(
     `**values` keep type-checking.)
     """
     template = values.pop("template", None)
+    secret = values.pop("secret", None)
     if not user.email:
         return None
     _ = translator(user.locale)
     # Values such as a method's name are catalog messages too ("authenticator app").
     values = {key: _(value) if isinstance(value, str) else value for key, value in values.items()}
+    wasnt_me = wasnt_me_url(db, ctx.keyring, ctx.settings.base_url, user.id, ctx.clock.now())
     text = (
         _(body, **values)
         + "\n\n"
-        + _(
-            "If this wasn't you, secure your account now: %(link)s",
-            link=wasnt_me_url(db, ctx.keyring, ctx.settings.base_url, user.id, ctx.clock.now()),
-        )
+        + _("If this wasn't you, secure your account now: %(link)s", link=wasnt_me)
     )
     subject_text = _(subject, **values)
     message = deliver(
@@ -300,10 +309,13 @@ def alert_user(
         channel="email",
         to=user.email,
         subject=subject_text,
-        body=text,
+        # The links act on the account (This wasn't me, a recovery's cancel link): a
+        # database dump must not hand them out, so the kept copy has them blanked.
+        body=_stored_body(ctx, text, wasnt_me, str(secret) if secret else None),
         user_id=user.id,
         template=str(template) if template else alert_template(subject),
     )
+    _seal_for_worker(ctx, message, text)
     _queue(db, ctx, message)
     return message
 

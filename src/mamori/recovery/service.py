@@ -603,6 +603,7 @@ def _hold(
             username=user.username,
             when=when,
             cancel=link,
+            secret=link,
         )
     else:
         alert_everywhere(
@@ -617,6 +618,7 @@ def _hold(
             username=user.username,
             when=when,
             cancel=link,
+            secret=link,
         )
     if ctx.settings.recovery_holding_hours == 0:
         apply_due_recoveries(db, ctx, origin, user_id=user.id)
@@ -970,12 +972,21 @@ def alert_everywhere(
     """NIST SP 800-63B-4 §4.2: every recovery step reaches every address on file — the
     e-mail (confirmed or not: it carries no secret) and every confirmed phone."""
     alert_user(db, ctx, user, subject, body, **values)
+    secret = values.pop("secret", None)
     _ = translator(user.locale)
     text = _(subject, **values) + "\n" + _(body, **values)
     for phone in _confirmed_phones(db, user):
         try:
             send_sms(
-                db, ctx, to=phone, body=text[:600], user_id=user.id, kind="alert", origin=origin
+                db,
+                ctx,
+                to=phone,
+                body=text[:600],
+                user_id=user.id,
+                kind="alert",
+                origin=origin,
+                secret=str(secret) if secret else None,
+                in_background=True,
             )
         except (DeliveryFailed, MamoriError):
             # Marked failed, logged and audited; the recovery step it reports stands.
