@@ -152,7 +152,7 @@ class Load:
             while not self.stop.is_set():
                 for kind in kinds:
                     self.ask(http, kind)
-                time.sleep(0.02)
+                time.sleep(0.05)
 
     def between(self, start: float, end: float) -> list[Answer]:
         with self.lock:
@@ -165,7 +165,7 @@ KINDS = ("who am I", "login", "page", "readyz")
 def test_postgresql_stopped_and_started_under_load(
     private_postgres: Cluster, tmp_path: Path
 ) -> None:
-    server = Server(tmp_path, {"DATABASE_URL": private_postgres.url}, workers=2)
+    server = Server(tmp_path, {"DATABASE_URL": private_postgres.url}, workers=1)
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:

@@ -399,9 +399,9 @@ def _check_every_code_again(
     sets = _current_sets(database_url)
     with httpx.Client(base_url=url, timeout=30) as http:
         for name, code in sorted(set(ledger.acknowledged)):
-            state = {d for _, d, _, _ in sets[name]}
+            in_force = {d for _, d, _, _ in sets[name]}
             answer = log_in_with_backup_code(http, name, code)
-            if _digest_of(data_dir, accounts[name])(code) in state:
+            if _digest_of(data_dir, accounts[name])(code) in in_force:
                 assert answer.status_code == 409, f"{name} {code}: {answer.text}"
                 assert answer.json()["code"] == "code_already_used"
             else:  # its set was replaced by "Get new codes"
