@@ -240,7 +240,8 @@ def test_kill_9_mid_flight_loses_no_acknowledged_use_and_spends_no_code_twice(
             assert not thread.is_alive(), "a client thread hung after the kill"
         print(f"\n[faults] {database_url.split(':')[0]}: {figures}")
 
-        server.start()  # the same data, a fresh process
+        server.workers = 1  # the same data, a fresh process (one worker serves the checks)
+        server.start()
         _check_the_database(database_url, data_dir, accounts, ledger)
         _check_every_code_again(server.url, database_url, data_dir, accounts, ledger)
         assert not ledger.errors, ledger.errors
