@@ -182,6 +182,10 @@ def use_backup_code(db: Session, ctx: Context, origin: Origin, user: User, typed
     CodeAlreadyUsed(used_at) when it was spent before (also by a request racing this one).
     The second-factor failure counter is the login challenge's business, not this one's.
     """
+    # The user row first, as "Get new codes" does: otherwise a use holding its code row
+    # and a swap holding the user row wait on each other, and PostgreSQL answers one of
+    # them with a deadlock error (a 503 to a person who typed a good code).
+    _lock_user(db, user.id)
     code_set = _current_set(db, user.id)
     try:
         if code_set is None:
@@ -300,9 +304,13 @@ def _replace_set(db: Session, ctx: Context, user: User) -> tuple[BackupCodeSet, 
 
 
 def _lock_user(db: Session, user_id: int) -> None:
-    """Serialize set swaps per user (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already
-    does), so two "Get new codes" at once cannot both insert a set."""
-    db.execute(select(User.id).where(User.id == user_id).with_for_update())
+    """Serialize set swaps and code uses per user (PostgreSQL row lock; SQLite's BEGIN
+    IMMEDIATE already does), so two "Get new codes" at once cannot both insert a set.
+
+    FOR NO KEY UPDATE: rows that merely reference the user (audit events, sessions,
+    outbox) take KEY SHARE on it, which this lock lets through, so they never queue
+    behind it."""
+    db.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
 
 
 def _delete_set(db: Session, user_id: int) -> None:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -15,6 +15,8 @@ from sqlalchemy.types import TypeDecorator
 
 from mamori.core.clock import as_utc
 from mamori.core.errors import MamoriError
+
+CONNECT_TIMEOUT_SECONDS = 5
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -66,7 +68,17 @@ def make_engine(url: str) -> Engine:
             dbapi_connection.isolation_level = None
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A database host that does not answer must cost a request seconds, not the kernel's
+    # TCP timeout (minutes): the request gets a 503 and the next one tries again. An
+    # operator's own connect_timeout in the URL wins.
+    connect_args = (
+        {}
+        if "connect_timeout" in make_url(url).query
+        else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+    )
 
 
 class Database:

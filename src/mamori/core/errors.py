@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -157,6 +157,13 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the JSON API, not a probe like /readyz)."""
+    if request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     generate_openapi = app.openapi
 
@@ -194,11 +201,24 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OperationalError)
-    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+    async def _database_down(request: Request, exc: OperationalError) -> Response:
         log.error("database unavailable: %s", exc.__class__.__name__)
-        return problem(
-            503, "service_unavailable", ServiceUnavailable.title, headers={"Retry-After": "5"}
-        )
+        retry = {"Retry-After": "5"}
+        if _wants_page(request):
+            # A person in a browser gets a page in their language, not JSON.
+            from mamori.web.templating import error_text, render
+
+            page = render(
+                request,
+                "message.html",
+                status_code=503,
+                heading=error_text(request, ServiceUnavailable()),
+                message="",
+                back=request.url.path,
+            )
+            page.headers.update(retry)
+            return page
+        return problem(503, "service_unavailable", ServiceUnavailable.title, headers=retry)
 
     @app.exception_handler(DataError)
     async def _refused_value(request: Request, exc: DataError) -> JSONResponse:
