@@ -10,10 +10,12 @@ PostgreSQL):
   example without a working token. schemathesis's `ignored_auth` check then replays each
   successful request without the token and with a made-up one, and expects a refusal.
 
-Bounded: MAMORI_FUZZ_EXAMPLES (default 4) examples per operation and phase, derandomized
-so CI repeats the same requests. Run it longer locally with, for example,
+Bounded: schemathesis's deterministic examples and coverage cases for each operation
+(about 20 requests per operation and run on average), plus MAMORI_FUZZ_EXAMPLES (default
+4) generated ones, derandomized so CI repeats the same requests. Run it longer locally,
+with fresh random data, with for example
 
-    MAMORI_FUZZ_EXAMPLES=200 .venv/bin/pytest tests/fuzz -p no:randomly
+    MAMORI_FUZZ_EXAMPLES=200 MAMORI_FUZZ_RANDOM=1 .venv/bin/pytest tests/fuzz
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from mamori.settings import Settings
 from tests.conftest import sign_up
 
 EXAMPLES = int(os.environ.get("MAMORI_FUZZ_EXAMPLES", "4"))
+# CI repeats the same requests; MAMORI_FUZZ_RANDOM=1 explores new ones on each run.
+RANDOM = os.environ.get("MAMORI_FUZZ_RANDOM") == "1"
 PROBLEM = "application/problem+json"
 
 
@@ -59,7 +63,7 @@ SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 FUZZ = settings(
     max_examples=EXAMPLES,
-    derandomize=True,
+    derandomize=not RANDOM,
     deadline=None,
     database=None,
     # A function-scoped app and account are the point: one per operation, shared by its examples.
