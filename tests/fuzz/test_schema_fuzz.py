@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 from schemathesis.specs.openapi.checks import (
@@ -143,8 +144,9 @@ def test_without_a_token(case: Case[Any], app: FastAPI) -> None:
 
 
 @pytest.fixture
-def account(client: Any) -> dict[str, Any]:
-    return dict(sign_up(client))
+def account(app: FastAPI) -> dict[str, Any]:
+    with TestClient(app, base_url="http://localhost") as client:
+        return dict(sign_up(client))
 
 
 @SCHEMA.include(path_regex=r"^/api/v1/(me|logout)").parametrize()
