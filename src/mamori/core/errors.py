@@ -11,10 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("mamori")
 
 PROBLEM = "application/problem+json"
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class MamoriError(Exception):
@@ -174,10 +176,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(MamoriError)
     async def _mamori_error(request: Request, exc: MamoriError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.message(), exc.headers(), **exc.extra)
+        return _mamori_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if _refused_for_want_of_a_token(request):
+            return _mamori_problem(NotAuthenticated())
         return problem(
             422,
             "invalid_request",
@@ -187,17 +191,27 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {
-            400: "invalid_request",  # e.g. JSON nested too deep to parse
-            404: "not_found",
-            405: "method_not_allowed",
-            413: "payload_too_large",
-        }
+        if exc.status_code == 400:
+            if _refused_for_want_of_a_token(request):
+                return _mamori_problem(NotAuthenticated())
+            # A body FastAPI cannot even decode (bytes that are not UTF-8, JSON nested too
+            # deep): the same answer as any other malformed body, the 422 every route with
+            # a body documents, rather than a 400 none of them does.
+            return problem(
+                422,
+                "invalid_request",
+                InvalidRequest.title,
+                errors=[{"field": "", "reason": "json_invalid"}],
+            )
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem(
             exc.status_code,
             codes.get(exc.status_code, "http_error"),
             str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(OperationalError)
@@ -232,6 +246,36 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal_error", "Something went wrong on our side")
+
+
+def _mamori_problem(exc: MamoriError) -> JSONResponse:
+    return problem(exc.status, exc.code, exc.title, exc.message(), exc.headers(), **exc.extra)
+
+
+def _refused_for_want_of_a_token(request: Request) -> bool:
+    """A body that does not parse, sent to a route behind a token without a live session.
+
+    FastAPI parses the body before it runs any dependency, so the 401 must come from here:
+    else an anonymous client could probe each route's validation rules before logging in."""
+    from mamori.sessions.http import unauthenticated_api_request  # sessions builds on core
+
+    return unauthenticated_api_request(request)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (RFC 9110 §15.5.6).
+
+    Starlette names only the first route whose path matches: a PUT to /me/two-factor/totp
+    answered `Allow: POST` although DELETE /me/two-factor/{method} serves it too."""
+    routes = request.app.router.routes
+    methods = [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(methods)
 
 
 # Second-factor answers shared by every method (DESIGN.md "Backup codes", API contract v1).

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Path, Request, Response, status
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.i18n import translator
@@ -39,14 +39,42 @@ class SessionList(BaseModel):
 class ReauthenticateRequest(BaseModel):
     """The password, or a second factor: `method` (totp or backup_code) with its `code`."""
 
+    # The schema states the either/or too, so a client (and a schema-driven fuzzer) knows
+    # that {"password", "method"} together is refused, not just that each field may appear.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "title": "With the password",
+                    "required": ["password"],
+                    "properties": {
+                        "password": {"type": "string"},
+                        "method": {"type": "null"},
+                        "code": {"type": "null"},
+                    },
+                },
+                {
+                    "title": "With a second factor",
+                    "required": ["method", "code"],
+                    "properties": {
+                        "password": {"type": "null"},
+                        "method": {"type": "string"},
+                        "code": {"type": "string"},
+                    },
+                },
+            ]
+        }
+    )
+
     password: str | None = Field(default=None, min_length=1, max_length=4096)
     method: Literal["totp", "backup_code"] | None = None
     code: str | None = Field(default=None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _one_proof(self) -> ReauthenticateRequest:
-        with_code = self.method is not None and self.code is not None
-        if (self.password is None) == (not with_code):
+        by_password = self.password is not None and self.method is None and self.code is None
+        by_code = self.password is None and self.method is not None and self.code is not None
+        if not (by_password or by_code):
             raise ValueError("send either password, or method and code")
         return self
 

@@ -6,7 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -78,6 +78,21 @@ def api_caller_setting_password(
 ) -> Caller:
     """Also a session held by "This wasn't me": for the route that sets the new password."""
     return _any_api_caller(request, credentials)
+
+
+def unauthenticated_api_request(request: Request) -> bool:
+    """A request to a route behind a bearer token that carries no live session."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not _depends_on(dependant, bearer):
+        return False
+    credentials = request.headers.get("authorization", "")
+    scheme, _, token = credentials.partition(" ")
+    return _caller_for(request, token.strip() if scheme.lower() == "bearer" else None) is None
+
+
+def _depends_on(dependant: Any, call: object) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
 
 
 def _any_web_caller(request: Request) -> Caller | None:

@@ -70,7 +70,14 @@ def start_authenticator(ctx: Ctx, caller: ApiCaller) -> TotpEnrollment:
     )
 
 
-@router.post("/totp/confirm", responses={**REAUTH, 400: {"description": "invalid_code"}})
+@router.post(
+    "/totp/confirm",
+    responses={
+        **REAUTH,
+        400: {"description": "invalid_code"},
+        409: {"description": "no_pending_authenticator: start with POST /totp first"},
+    },
+)
 def confirm_authenticator(
     body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Enabled:
@@ -90,7 +97,14 @@ def start_text_messages(
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
-@router.post("/sms/confirm", responses={**REAUTH, 400: {"description": "invalid_code"}})
+@router.post(
+    "/sms/confirm",
+    responses={
+        **REAUTH,
+        400: {"description": "invalid_code"},
+        409: {"description": "no_pending_phone: start with POST /sms first"},
+    },
+)
 def confirm_text_messages(
     body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Enabled:
@@ -100,7 +114,12 @@ def confirm_text_messages(
     return Enabled(backup_codes=codes)
 
 
-@router.put("/default", status_code=status.HTTP_204_NO_CONTENT)
+NOT_SET_UP: dict[int | str, dict[str, Any]] = {
+    400: {"description": "method_not_available: that method isn't set up for this account"}
+}
+
+
+@router.put("/default", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_SET_UP)
 def choose_default(
     body: DefaultMethod, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Response:
@@ -111,7 +130,9 @@ def choose_default(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.delete("/{method}", status_code=status.HTTP_204_NO_CONTENT, responses=REAUTH)
+@router.delete(
+    "/{method}", status_code=status.HTTP_204_NO_CONTENT, responses={**REAUTH, **NOT_SET_UP}
+)
 def remove_method(
     method: Literal["totp", "sms"], ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
 ) -> Response:
