@@ -156,11 +156,71 @@ def test_the_recovery_code_send_step_answers_alike(api: httpx.Client) -> None:
     by_email = compare(
         "recovery send, e-mail", send(EMAIL, "email"), send("hina@example.com", "email")
     )
+    assert newest_recipients(api) == {EMAIL}  # real codes went out, withheld ones did not
     by_phone = compare("recovery send, text", send(PHONE, "sms"), send("090-5555-1178", "sms"))
+    assert newest_recipients(api) == {"+819012345678"}
 
     for timing in (by_email, by_phone):
         assert_alike(timing)
         assert timing.known_answers[0].status_code == 202
-    texts = [m for m in api.get("/dev/outbox").json() if re.search(r"\d{6}", m["body"])]
-    assert {m["to"] for m in texts} >= {EMAIL, "+819012345678"}  # the real ones went out
-    assert not {m["to"] for m in texts} & {"hina@example.com", "+819055551178"}
+
+
+def newest_recipients(api: httpx.Client) -> set[str]:
+    return {m["to"] for m in api.get("/dev/outbox").json()[:20]}
+
+
+# --- the same over the pages a browser uses --------------------------------------------
+
+CSRF_VALUE = re.compile(r'(name="csrf_token" value=")[^"]+')
+
+
+def browser_post(api: httpx.Client, page: str, fields: dict[str, str]) -> httpx.Response:
+    """A new browser: open the page (its CSRF cookie and field), then send the form."""
+    with httpx.Client(base_url=str(api.base_url), timeout=30) as browser:
+        form = browser.get(page)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token, page
+        return browser.post(page, data={"csrf_token": token.group(1), **fields})
+
+
+def page_answer(response: httpx.Response, typed: str) -> dict[str, Any]:
+    """What a person or a script sees: status, headers, cookie names and the page with
+    its one-off values (CSRF token) and what was typed back into the form taken out."""
+    cookies = sorted(h.split("=", 1)[0] for h in response.headers.get_list("set-cookie"))
+    text = CSRF_VALUE.sub(r"\1…", response.text).replace(typed, "…")
+    return {
+        "status": response.status_code,
+        "headers": {name: response.headers.get(name) for name in HEADERS},
+        "cookies": cookies,
+        "page": text,
+    }
+
+
+def test_the_login_sign_up_and_recovery_pages_answer_alike(api: httpx.Client) -> None:
+    for known, unknown in ((EMAIL, "hina@example.com"), ("hana", "hina")):
+        answers = [
+            browser_post(api, "/login", {"login": login, "password": WRONG})
+            for login in (known, unknown)
+        ]
+        assert page_answer(answers[0], known) == page_answer(answers[1], unknown)
+        assert answers[0].status_code == 401
+
+    signed_up = [
+        browser_post(
+            api,
+            "/signup",
+            {"username": f"web{kind}", "password": PASSWORD, "email": email, "phone": phone},
+        )
+        for kind, email, phone in (
+            ("known", EMAIL, PHONE),
+            ("unknown", "web@example.com", "080-4444-0000"),
+        )
+    ]
+    assert page_answer(signed_up[0], "") == page_answer(signed_up[1], "")
+    assert signed_up[0].status_code == 303
+
+    started = [
+        browser_post(api, "/recovery", {"login": login}) for login in (EMAIL, "hina@example.com")
+    ]
+    assert page_answer(started[0], "") == page_answer(started[1], "")
+    assert started[0].status_code == 303
