@@ -12,13 +12,17 @@ attacker's time in a few seconds.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 
-from tests.conftest import PASSWORD, bearer, log_in
+from tests.conftest import PASSWORD, bearer, log_in, postgres_url
 from tests.core.helpers import events
+from tests.e2e.conftest import running_server
 from tests.recovery.helpers import (
     NEW_PASSWORD,
     can_log_in,
@@ -221,3 +225,47 @@ def test_without_the_password_nobody_can_touch_the_owner_s_second_factor(client,
     )
     assert owner.status_code == 200, owner.text
     assert events(ctx, "login.second_factor_failed") == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_burst_of_guesses_sent_at_once_gets_only_the_five_free_ones(backend, request, tmp_path):
+    """Against a real server: 40 wrong codes from 20 connections at once. Before the
+    check held the account's counter, PostgreSQL let 16 of them be tried."""
+    settings = {}
+    if backend == "postgresql":
+        settings["DATABASE_URL"] = postgres_url(request.getfixturevalue("postgres_schema"))
+    with running_server(tmp_path, **settings) as server:
+        connections = [httpx.Client(base_url=server.url, timeout=30) for _ in range(20)]
+        owner = connections[0]
+        assert (
+            owner.post(
+                "/api/v1/accounts", json={"username": "hana", "password": PASSWORD, "email": EMAIL}
+            ).status_code
+            == 201
+        )
+        token = owner.post("/api/v1/login", json={"login": "hana", "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {token.json()['token']}"}
+        secret = owner.post("/api/v1/me/two-factor/totp", headers=headers).json()["secret"]
+        app = pyotp.TOTP(secret)
+        confirmed = owner.post(
+            "/api/v1/me/two-factor/totp/confirm", headers=headers, json={"code": app.now()}
+        )
+        assert confirmed.status_code == 200
+        login = owner.post("/api/v1/login", json={"login": "hana", "password": PASSWORD})
+        verify = f"/api/v1/login/{login.json()['challenge']}/verify"
+        live = {app.at(time.time() + 30 * steps) for steps in (-1, 0, 1, 2)}
+        guesses = [g for g in (f"{n:06d}" for n in range(314159, 314209)) if g not in live]
+
+        def guess(number: int) -> int:
+            connection = connections[number % len(connections)]
+            answer = connection.post(verify, json={"method": "totp", "code": guesses[number]})
+            return answer.status_code
+
+        with ThreadPoolExecutor(len(connections)) as pool:
+            statuses = list(pool.map(guess, range(40)))
+        subjects = [m["subject"] for m in owner.get("/dev/outbox").json()]
+        for connection in connections:
+            connection.close()
+
+    assert sorted(statuses) == [400] * 5 + [429] * 35
+    assert "Someone entered your password" in subjects

@@ -47,7 +47,11 @@ def second_factor_policy(ctx: Context) -> Policy:
 
 
 def check_second_factor_allowed(db: Session, ctx: Context, user_id: int) -> None:
+    """Raise while the account waits or is locked. Until the caller's unit of work ends,
+    other second-factor attempts on the account wait: a burst of guesses sent at once
+    would otherwise all pass this check before the first failure was counted."""
     policy = second_factor_policy(ctx)
+    ctx.throttle.hold(db, policy, f"user:{user_id}")
     if ctx.throttle.failures(db, policy, f"user:{user_id}") >= (policy.lock_at or 10**9):
         raise SecondFactorLocked()
     ctx.throttle.check(db, policy, f"user:{user_id}")
