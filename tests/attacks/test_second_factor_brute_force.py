@@ -229,8 +229,9 @@ def test_without_the_password_nobody_can_touch_the_owner_s_second_factor(client,
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_burst_of_guesses_sent_at_once_gets_only_the_five_free_ones(backend, request, tmp_path):
-    """Against a real server: 40 wrong codes from 20 connections at once. Before the
-    check held the account's counter, PostgreSQL let 16 of them be tried."""
+    """Against a real server: 40 wrong codes from 20 connections at once. Before attempts
+    on one account were taken one at a time, PostgreSQL let 16 of them be tried (and with
+    the counters in Redis, 6)."""
     settings = {}
     if backend == "postgresql":
         settings["DATABASE_URL"] = postgres_url(request.getfixturevalue("postgres_schema"))

@@ -6,12 +6,13 @@ until when the key is blocked. Successes never touch per-IP counters.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Integer, String, case, delete, select, update
+from sqlalchemy import Integer, String, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -47,10 +48,6 @@ class Counters(Protocol):
     def block(self, db: Session, key: str, until: datetime) -> None: ...
 
     def clear(self, db: Session, key: str) -> None: ...
-
-    def hold(self, db: Session, key: str) -> None:
-        """Make other requests holding `key` wait until the caller's unit of work ends, so
-        a burst of requests at once cannot all pass a check made before any failed."""
 
 
 class DatabaseCounters:
@@ -100,24 +97,6 @@ class DatabaseCounters:
 
     def clear(self, db: Session, key: str) -> None:
         db.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
-
-    def hold(self, db: Session, key: str) -> None:
-        # PostgreSQL: a row lock, taken on a row made if need be (an ended window, which
-        # counts as empty). SQLite runs one writer at a time and needs none: there, a
-        # burst of 20 guesses at once was measured to get exactly the free ones.
-        if db.get_bind().dialect.name != "postgresql":
-            return
-        db.execute(
-            postgresql.insert(ThrottleCounter)
-            .values(key=key, failures=0, window_ends_at=self._clock.now(), blocked_until=None)
-            .on_conflict_do_nothing(index_elements=[ThrottleCounter.key])
-        )
-        db.execute(
-            select(ThrottleCounter)
-            .where(ThrottleCounter.key == key)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
 
 
 # One round trip, atomic: reset an ended window, count the failure, keep the key alive.
@@ -173,10 +152,6 @@ class RedisCounters:
     def clear(self, db: Session, key: str) -> None:
         self._redis.delete(self._prefix + key)
 
-    def hold(self, db: Session, key: str) -> None:
-        """Not yet: each Redis step is atomic, but a check and the failure it precedes are
-        two steps (a burst of 20 guesses at once was measured to get one extra)."""
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -229,9 +204,17 @@ class Throttle:
         self.counters.clear(db, f"{policy.name}:{subject}")
 
     def hold(self, db: Session, policy: Policy, subject: str) -> None:
-        """Requests for `subject` run one at a time from here to the end of the unit of
-        work. Only for a subject one person uses (an account), never a shared one (an IP)."""
-        self.counters.hold(db, f"{policy.name}:{subject}")
+        """Other requests holding `subject` wait until the caller's unit of work ends, so a
+        burst sent at once cannot all pass a check made before the first failure counted.
+
+        Only for a subject one person uses (an account), never a shared one (an IP).
+        PostgreSQL: a transaction-scoped advisory lock, whichever store keeps the counters.
+        SQLite runs one writer at a time: a burst of 20 was measured to get only the free
+        tries there without it."""
+        if db.get_bind().dialect.name != "postgresql":
+            return
+        name = hashlib.sha256(f"{policy.name}:{subject}".encode()).digest()
+        db.execute(select(func.pg_advisory_xact_lock(int.from_bytes(name[:8], signed=True))))
 
 
 def make_counters(redis_url: str | None, clock: Clock) -> Counters:
