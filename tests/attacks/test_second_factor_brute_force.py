@@ -20,7 +20,7 @@ import httpx
 import pyotp
 import pytest
 
-from tests.conftest import PASSWORD, bearer, log_in, postgres_url
+from tests.conftest import PASSWORD, bearer, fresh_database, log_in, postgres_url
 from tests.core.helpers import events
 from tests.e2e.conftest import running_server
 from tests.recovery.helpers import (
@@ -234,6 +234,7 @@ def test_a_burst_of_guesses_sent_at_once_gets_only_the_five_free_ones(backend, r
     the counters in Redis, 6)."""
     settings = {}
     if backend == "postgresql":
+        fresh_database(backend, request, tmp_path).engine.dispose()  # emptied for this test
         settings["DATABASE_URL"] = postgres_url(request.getfixturevalue("postgres_schema"))
     with running_server(tmp_path, **settings) as server:
         connections = [httpx.Client(base_url=server.url, timeout=30) for _ in range(20)]
