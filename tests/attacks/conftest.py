@@ -64,9 +64,10 @@ def confirmed_account(client: httpx.Client) -> None:
     client.post("/api/v1/logout", headers=headers)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """A client of the server, kept alive across requests as an app's would be."""
+    """A client of the server, kept alive across requests as an app's would be. One
+    server for the whole folder (per test process): starting one takes seconds."""
     folder = tmp_path_factory.mktemp("attacks")
     with (
         running_server(folder, **RAISED_LIMITS) as server,
