@@ -6,12 +6,13 @@ until when the key is blocked. Successes never touch per-IP counters.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Integer, String, case, delete, update
+from sqlalchemy import Integer, String, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -201,6 +202,19 @@ class Throttle:
 
     def clear(self, db: Session, policy: Policy, subject: str) -> None:
         self.counters.clear(db, f"{policy.name}:{subject}")
+
+    def hold(self, db: Session, policy: Policy, subject: str) -> None:
+        """Other requests holding `subject` wait until the caller's unit of work ends, so a
+        burst sent at once cannot all pass a check made before the first failure counted.
+
+        Only for a subject one person uses (an account), never a shared one (an IP).
+        PostgreSQL: a transaction-scoped advisory lock, whichever store keeps the counters.
+        SQLite runs one writer at a time: a burst of 20 was measured to get only the free
+        tries there without it."""
+        if db.get_bind().dialect.name != "postgresql":
+            return
+        name = hashlib.sha256(f"{policy.name}:{subject}".encode()).digest()
+        db.execute(select(func.pg_advisory_xact_lock(int.from_bytes(name[:8], signed=True))))
 
 
 def make_counters(redis_url: str | None, clock: Clock) -> Counters:

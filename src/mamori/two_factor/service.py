@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
-from mamori.accounts.service import normalize_phone
+from mamori.accounts.service import get_user, normalize_phone
 from mamori.audit.service import Origin, record_event
 from mamori.backup_codes import service as backup_codes
 from mamori.codes import service as codes
@@ -47,14 +47,43 @@ def second_factor_policy(ctx: Context) -> Policy:
 
 
 def check_second_factor_allowed(db: Session, ctx: Context, user_id: int) -> None:
+    """Raise while the account waits or is locked. Until the caller's unit of work ends,
+    other second-factor attempts on the account wait: a burst of guesses sent at once
+    would otherwise all pass this check before the first failure was counted."""
     policy = second_factor_policy(ctx)
+    ctx.throttle.hold(db, policy, f"user:{user_id}")
     if ctx.throttle.failures(db, policy, f"user:{user_id}") >= (policy.lock_at or 10**9):
         raise SecondFactorLocked()
     ctx.throttle.check(db, policy, f"user:{user_id}")
 
 
 def record_second_factor_failure(db: Session, ctx: Context, user_id: int) -> int:
-    return ctx.throttle.record_failure(db, second_factor_policy(ctx), f"user:{user_id}")
+    failures = ctx.throttle.record_failure(db, second_factor_policy(ctx), f"user:{user_id}")
+    # The count goes up atomically, so of requests failing at once exactly one sees it.
+    if failures == ctx.settings.second_factor_lock_failures:
+        _tell_owner_it_locked(db, ctx, user_id, failures)
+    return failures
+
+
+def _tell_owner_it_locked(db: Session, ctx: Context, user_id: int, failures: int) -> None:
+    """Every one of those codes came after the right password (or inside a session), so
+    the owner learns someone has it, and how to get back in, before they try to log in."""
+    user = get_user(db, user_id)
+    if user is None:
+        return
+    record_event(db, ctx.clock, "two_factor.locked", Origin(), user_id=user.id, failures=failures)
+    alert_user(
+        db,
+        ctx,
+        user,
+        "Two-factor login is locked",
+        "Someone entered the right password for your account %(username)s, then "
+        "%(count)d wrong two-factor codes in a row, so logging in with a code is now "
+        'locked. Get back in with "Can\'t log in?" on the login page, and choose a new '
+        "password: whoever did this knows your current one.",
+        username=user.username,
+        count=failures,
+    )
 
 
 def clear_second_factor_failures(db: Session, ctx: Context, user_id: int) -> None:
