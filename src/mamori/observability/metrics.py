@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -35,7 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # Decided once, as prometheus_client decides it: both read the variable at import.
 MULTIPROCESS = MULTIPROCESS_VARIABLE in os.environ
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The classic text format: what generate_latest writes, and what every Prometheus reads.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _LABEL = re.compile(r"[a-z0-9_.+-]{1,64}")
 SECOND_FACTOR_METHODS = frozenset({"totp", "sms", "email", "backup_code"})
