@@ -31,13 +31,23 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     """Ready when a query reaches the database; otherwise 503 problem+json."""
-    ctx: Context = request.app.state.ctx
     try:
-        await asyncio.wait_for(asyncio.to_thread(_ping, ctx), READY_TIMEOUT_SECONDS)
+        await asyncio.wait_for(asyncio.shield(_probe(request)), READY_TIMEOUT_SECONDS)
     except Exception as exc:  # any failure means "not ready"; the reason goes to the log
         log.warning("not ready: database not reachable (%s)", type(exc).__name__)
         raise ServiceUnavailable("The database is not reachable") from None
     return JSONResponse({"status": "ready"})
+
+
+def _probe(request: Request) -> asyncio.Future[None]:
+    """The probe under way, or a new one: while a database host hangs, probes every few
+    seconds share one waiting thread instead of piling up a thread each."""
+    state = request.app.state
+    running: asyncio.Future[None] | None = getattr(state, "readiness_probe", None)
+    if running is None or running.done():
+        running = asyncio.ensure_future(asyncio.to_thread(_ping, state.ctx))
+        state.readiness_probe = running
+    return running
 
 
 def _ping(ctx: Context) -> None:

@@ -89,11 +89,16 @@ class RequestObservation:
             await self.app(scope, receive, observed_send)
         finally:
             seconds = time.perf_counter() - started
-            self._record(scope, headers, status, seconds)
+            self._record(scope, headers, request_id, status, seconds)
             current_request_id.reset(token)
 
     def _record(
-        self, scope: Scope, headers: list[tuple[bytes, bytes]], status: int, seconds: float
+        self,
+        scope: Scope,
+        headers: list[tuple[bytes, bytes]],
+        request_id: str,
+        status: int,
+        seconds: float,
     ) -> None:
         method = scope["method"] if scope["method"] in METHODS else "other"
         route = route_template(scope)
@@ -112,6 +117,7 @@ class RequestObservation:
             status,
             seconds * 1000,
             extra={
+                "request_id": request_id,
                 "method": method,
                 "route": route,
                 "status": status,
