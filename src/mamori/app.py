@@ -31,6 +31,7 @@ from mamori.login import views as login_views
 from mamori.notifications import api as notifications_api
 from mamori.notifications.delivery import DeliveryWorker
 from mamori.observability import api as observability_api
+from mamori.observability.logs import stamp_records_with_the_request_id
 from mamori.observability.metrics import count_committed_audit_events
 from mamori.observability.middleware import RequestObservation
 from mamori.recovery import api as recovery_api
@@ -103,6 +104,7 @@ def create_app(
     # Outermost, so the request id, the access log and the latency cover every answer.
     app.add_middleware(RequestObservation, trusted_proxies=tuple(ctx.settings.trusted_proxies))
     count_committed_audit_events(ctx.database.sessions)
+    stamp_records_with_the_request_id()
 
     for router in (
         accounts_api.router,

@@ -9,11 +9,15 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from mamori.app import create_app
+from mamori.context import Context
 from mamori.observability.logs import JsonFormatter
 from tests.conftest import PASSWORD, sign_up
 from tests.core.helpers import problem
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
+# Nothing here depends on the database kind.
+pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
 def test_a_sane_request_id_from_the_proxy_is_kept(client: TestClient):
@@ -21,13 +25,16 @@ def test_a_sane_request_id_from_the_proxy_is_kept(client: TestClient):
     assert answer.headers["x-request-id"] == "edge-7f3a.42:eu_west-1"
 
 
-@pytest.mark.parametrize(
-    "offered",
-    ["short", "x" * 129, "two words here", "<script>alert(1)</script>", '{"level":"error"}'],
-)
-def test_an_odd_request_id_is_replaced_by_a_fresh_one(client: TestClient, offered: str):
-    answer = client.get("/healthz", headers={"X-Request-ID": offered})
-    assert GENERATED.fullmatch(answer.headers["x-request-id"])
+def test_an_odd_request_id_is_replaced_by_a_fresh_one(client: TestClient):
+    for offered in (
+        "short",
+        "x" * 129,
+        "two words here",
+        "<script>alert(1)</script>",
+        '{"level":"error"}',
+    ):
+        answer = client.get("/healthz", headers={"X-Request-ID": offered})
+        assert GENERATED.fullmatch(answer.headers["x-request-id"]), offered
 
 
 def test_each_request_without_an_id_gets_its_own(client: TestClient):
@@ -65,3 +72,25 @@ def test_the_access_log_line_is_json_with_the_request_id_and_route(
     assert entry["client_ip"] == "testclient"
     assert entry["level"] == "info" and entry["logger"] == "mamori.access"
     assert isinstance(entry["duration_ms"], float)
+
+
+def test_a_crash_answers_500_with_the_id_that_its_log_line_carries(
+    ctx: Context, caplog: pytest.LogCaptureFixture
+):
+    """The one answer mamori never plans: the user quotes the id, the operator finds the
+    traceback by it."""
+    caplog.set_level(logging.INFO, logger="mamori.access")
+    app = create_app(context=ctx)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/broken", headers={"X-Request-ID": "crash-report-42"})
+    body = problem(answer, 500, "internal_error")
+    assert answer.headers["x-request-id"] == body["request_id"] == "crash-report-42"
+    [logged] = [r for r in caplog.records if r.getMessage().startswith("unexpected error")]
+    assert json.loads(JsonFormatter().format(logged))["request_id"] == "crash-report-42"
+    [access] = [r for r in caplog.records if r.name == "mamori.access"]
+    assert (access.request_id, access.status) == ("crash-report-42", 500)  # type: ignore[attr-defined]

@@ -20,6 +20,22 @@ REQUEST_FIELDS = ("method", "route", "status", "duration_ms", "client_ip")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+def stamp_records_with_the_request_id() -> None:
+    """Every log record created while a request is answered carries its id, whichever
+    handler (the JSON one, a test's, a library's) later writes it."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "stamps_request_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = current_request_id.get()
+        return record
+
+    factory.stamps_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 class RequestIdFilter(logging.Filter):
     """Puts the current request id on every record (None outside a request)."""
 

@@ -15,7 +15,7 @@ import uuid
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mamori.core.errors import PROBLEM
+from mamori.core.errors import PROBLEM, problem
 from mamori.core.net import client_ip
 from mamori.observability.logs import current_request_id
 from mamori.observability.metrics import observe_request
@@ -60,7 +60,7 @@ class RequestObservation:
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         request_id = request_id_from(headers)
         token = current_request_id.set(request_id)
-        status = 500
+        status = 0  # no answer yet
         problem_start: Message | None = None
         problem_body = b""
 
@@ -85,18 +85,28 @@ class RequestObservation:
                 message = {"type": "http.response.body", "body": body}
             await send(message)
 
+        failed = False
         try:
             await self.app(scope, receive, observed_send)
+        except Exception:
+            # A bug: the error handler and uvicorn log it further out, still inside this
+            # request's context, so their lines keep the request id. The answer is the
+            # same 500 problem they would send, plus the id to quote.
+            failed = True
+            if status == 0:
+                await _unexpected_error(scope, receive, observed_send)
+            status = 500
+            raise
         finally:
             seconds = time.perf_counter() - started
-            self._record(scope, headers, request_id, status, seconds)
-            current_request_id.reset(token)
+            self._record(scope, headers, status or 500, seconds)
+            if not failed:
+                current_request_id.reset(token)
 
     def _record(
         self,
         scope: Scope,
         headers: list[tuple[bytes, bytes]],
-        request_id: str,
         status: int,
         seconds: float,
     ) -> None:
@@ -117,7 +127,6 @@ class RequestObservation:
             status,
             seconds * 1000,
             extra={
-                "request_id": request_id,
                 "method": method,
                 "route": route,
                 "status": status,
@@ -125,6 +134,11 @@ class RequestObservation:
                 "client_ip": ip,
             },
         )
+
+
+async def _unexpected_error(scope: Scope, receive: Receive, send: Send) -> None:
+    response = problem(500, "internal_error", "Something went wrong on our side")
+    await response(scope, receive, send)
 
 
 def _is_problem(headers: list[tuple[bytes, bytes]]) -> bool:
