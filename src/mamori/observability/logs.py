@@ -73,6 +73,20 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
+class HideSecretPaths(logging.Filter):
+    """The secret-bearing path prefixes the views register for uvicorn's access log
+    (web/security.py `hide_secret_paths`) apply to every line mamori writes, e.g. an
+    error that names the path it happened on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from mamori.web.security import HideSecretsInPaths
+
+        for registered in logging.getLogger("uvicorn.access").filters:
+            if isinstance(registered, HideSecretsInPaths):
+                registered.filter(record)
+        return True
+
+
 def logging_config(log_format: Literal["json", "text"]) -> dict[str, Any]:
     """A dictConfig for uvicorn (`log_config=`): each worker applies it when it starts.
 
@@ -84,13 +98,16 @@ def logging_config(log_format: Literal["json", "text"]) -> dict[str, Any]:
     handler = {
         "class": "logging.StreamHandler",
         "formatter": "mamori",
-        "filters": ["request_id"],
+        "filters": ["request_id", "secret_paths"],
         "stream": "ext://sys.stderr",
     }
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "mamori.observability.logs.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": "mamori.observability.logs.RequestIdFilter"},
+            "secret_paths": {"()": "mamori.observability.logs.HideSecretPaths"},
+        },
         "formatters": {"mamori": {"()": formatter}},
         "handlers": {"mamori": handler},
         "loggers": {
