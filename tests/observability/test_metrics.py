@@ -156,8 +156,7 @@ def test_metrics_are_off_in_production_without_a_token(ctx: Context):
 def test_metrics_need_the_bearer_token_once_one_is_set(ctx: Context):
     token = "metrics-token-for-prometheus-0123"
     with app_client(with_settings(ctx, env="production", metrics_token=token)) as client:
-        missing = problem(client.get("/metrics"), 401, "not_authenticated")
-        assert "request_id" in missing
+        problem(client.get("/metrics"), 401, "not_authenticated")
         problem(
             client.get("/metrics", headers=bearer("metrics-token-guessed-wrong0")),
             401,

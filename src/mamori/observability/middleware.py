@@ -29,14 +29,12 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 UNMATCHED = "unmatched"
 
 
-def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+def offered_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
     for name, value in headers:
         if name == HEADER:
             text = value.decode("latin-1")
-            if SANE_REQUEST_ID.fullmatch(text):
-                return text
-            break
-    return uuid.uuid4().hex
+            return text if SANE_REQUEST_ID.fullmatch(text) else None
+    return None
 
 
 def route_template(scope: Scope) -> str:
@@ -58,7 +56,8 @@ class RequestObservation:
             return
         started = time.perf_counter()
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
-        request_id = request_id_from(headers)
+        offered = offered_request_id(headers)
+        request_id = offered or uuid.uuid4().hex
         token = current_request_id.set(request_id)
         status = 0  # no answer yet
         problem_start: Message | None = None
@@ -69,7 +68,10 @@ class RequestObservation:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", []), (HEADER, request_id.encode())]
-                if scope["method"] != "HEAD" and _is_problem(message["headers"]):
+                # The body repeats only an id the client chose: one made up here would
+                # make two identical requests differ byte for byte, and mamori's answers
+                # to known and unknown accounts are meant to be exactly alike.
+                if offered and scope["method"] != "HEAD" and _is_problem(message["headers"]):
                     problem_start = message  # held until the body is whole
                     return
             elif message["type"] == "http.response.body" and problem_start is not None:
