@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from swagger_ui_bundle import swagger_ui_path
 
 from mamori import __version__
@@ -26,12 +24,16 @@ from mamori.context import Context
 from mamori.core.clock import Clock, SystemClock
 from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
-from mamori.core.errors import install_error_handlers, problem
+from mamori.core.errors import install_error_handlers
 from mamori.core.throttle import Throttle, make_counters
 from mamori.login import api as login_api
 from mamori.login import views as login_views
 from mamori.notifications import api as notifications_api
 from mamori.notifications.delivery import DeliveryWorker
+from mamori.observability import api as observability_api
+from mamori.observability.logs import stamp_records_with_the_request_id
+from mamori.observability.metrics import count_committed_audit_events
+from mamori.observability.middleware import RequestObservation
 from mamori.recovery import api as recovery_api
 from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
@@ -99,6 +101,10 @@ def create_app(
         ),
     )
     app.add_middleware(SecurityHeaders, https_only=ctx.settings.base_url.startswith("https"))
+    # Outermost, so the request id, the access log and the latency cover every answer.
+    app.add_middleware(RequestObservation, trusted_proxies=tuple(ctx.settings.trusted_proxies))
+    count_committed_audit_events(ctx.database.sessions)
+    stamp_records_with_the_request_id()
 
     for router in (
         accounts_api.router,
@@ -124,6 +130,7 @@ def create_app(
         trusted_contacts_views.router,
         support_api.router,
         support_views.router,
+        observability_api.router,
     ):
         app.include_router(router)
 
@@ -147,20 +154,6 @@ def _delivery_worker(ctx: Context) -> Callable[[FastAPI], AbstractAsyncContextMa
 
 
 def _add_operational_routes(app: FastAPI, ctx: Context) -> None:
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", include_in_schema=False)
-    def readyz() -> JSONResponse:
-        try:
-            with ctx.database.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:  # any failure means "not ready"; the reason goes to the log
-            logging.getLogger("mamori").warning("database not reachable", exc_info=True)
-            return problem(503, "service_unavailable", "The database is not reachable")
-        return JSONResponse({"status": "ready"})
-
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         # Served from the package, never a CDN (mamori must run offline); no inline

@@ -68,12 +68,20 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
 ) -> None:
     """Run the server. Migrations are applied and secrets created before it listens."""
+    from mamori.observability.logs import logging_config
+    from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
+
     settings = Settings()
     _prepare(settings).engine.dispose()
     typer.echo(
         f"mamori on http://{host}:{port} ({settings.env}, {settings.resolved_database_url.split('://')[0]})"
     )
     os.environ.setdefault("MAMORI_DATA_DIR", str(settings.data_dir))
+    if workers > 1:
+        # Workers count into files here and /metrics sums them (observability/metrics.py).
+        metrics_directory = settings.data_dir.resolve() / "metrics"
+        prepare_multiprocess_directory(metrics_directory)
+        os.environ[MULTIPROCESS_VARIABLE] = str(metrics_directory)
     uvicorn.run(
         "mamori.cli:create_app_from_environment",
         factory=True,
@@ -82,7 +90,8 @@ def serve(
         workers=workers,
         proxy_headers=False,  # client IPs come from MAMORI_TRUSTED_PROXIES only
         server_header=False,
-        log_level="info",
+        log_config=logging_config(settings.resolved_log_format),
+        access_log=False,  # mamori.access writes it, with the route instead of the path
     )
 
 

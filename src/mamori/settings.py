@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     support_cases_per_account_day: int = Field(default=3, ge=1)
     support_cases_per_contact_day: int = Field(default=3, ge=1)
 
+    # Operations (README "Operations"). /metrics answers only with this bearer token;
+    # without one it is off in production and open in development.
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # One JSON object per log line, or plain text; unset: JSON in production.
+    log_format: Literal["json", "text"] | None = None
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
@@ -141,6 +147,12 @@ class Settings(BaseSettings):
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def resolved_log_format(self) -> Literal["json", "text"]:
+        if self.log_format:
+            return self.log_format
+        return "text" if self.development else "json"
 
     @property
     def resolved_database_url(self) -> str:

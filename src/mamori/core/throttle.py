@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from mamori.core.clock import Clock
 from mamori.core.db import Base, UTCDateTime
 from mamori.core.errors import TooManyAttempts
+from mamori.observability.metrics import count_throttled
 
 
 class ThrottleCounter(Base):
@@ -187,6 +188,7 @@ class Throttle:
         state = self.counters.state(db, f"{policy.name}:{subject}")
         now = self._clock.now()
         if state.blocked_until is not None and state.blocked_until > now:
+            count_throttled(policy.name)
             raise TooManyAttempts(math.ceil((state.blocked_until - now).total_seconds()))
 
     def failures(self, db: Session, policy: Policy, subject: str) -> int:

@@ -35,6 +35,7 @@ from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.notifications.channels import ChannelError, channel_configured, hand_over
 from mamori.notifications.models import FAILED, OUTBOX_ONLY, PENDING, SENDING, SENT, OutboxMessage
+from mamori.observability.metrics import count_delivery_failure
 
 log = logging.getLogger("mamori.notifications")
 
@@ -196,7 +197,9 @@ def _deliver(ctx: Context, claim: Claim) -> str:
 
 def _retry_or_give_up(ctx: Context, claim: Claim, reason: str) -> str:
     reason = reason[:200]
-    if claim.attempt >= ctx.settings.delivery_max_attempts:
+    given_up = claim.attempt >= ctx.settings.delivery_max_attempts
+    count_delivery_failure(claim.channel, given_up=given_up)
+    if given_up:
         _give_up(ctx, claim, reason)
         return "failed"
     wait = retry_delay(ctx, claim.attempt)

@@ -1,0 +1,1 @@
+"""Operations: metrics, structured logs with a request id, health and readiness."""
