@@ -59,7 +59,10 @@ def query_plans(server: MamoriServer) -> dict[str, str]:
 
 def measure_size(size: int, *, seconds: float, clients: int, log: Any = print) -> dict[str, Any]:
     usable = min(USABLE, size)
-    with MamoriServer("postgresql", workers=2) as server:
+    # Open challenges live login_challenge_minutes: the longest allowed, for slow machines.
+    with MamoriServer(
+        "postgresql", workers=2, settings={"login_challenge_minutes": "60"}
+    ) as server:
         started = time.perf_counter()
         accounts = seed_accounts(
             server.context(),

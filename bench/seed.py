@@ -228,7 +228,24 @@ def seed_accounts(
                         for i in ids
                     ],
                 )
-            if challenges:
+        if filler:
+            if connection.dialect.name != "postgresql":
+                raise ValueError("filler accounts are seeded with PostgreSQL's generate_series")
+            _seed_filler(
+                connection,
+                first=count + 1,
+                last=count + filler,
+                password_hash=password_hash,
+                backup_codes=backup_codes,
+                now=now,
+                progress=progress,
+            )
+    if challenges:
+        # Last, with a fresh clock: they expire login_challenge_minutes after this, and a
+        # million filler accounts take longer than that to write.
+        now = ctx.clock.now()
+        with ctx.database.engine.begin() as connection:
+            for ids in _batches(accounts.ids(), BATCH):
                 expires = now + timedelta(minutes=settings.login_challenge_minutes)
                 connection.execute(
                     insert(LoginChallenge),
@@ -245,18 +262,6 @@ def seed_accounts(
                         for k in range(challenges)
                     ],
                 )
-        if filler:
-            if connection.dialect.name != "postgresql":
-                raise ValueError("filler accounts are seeded with PostgreSQL's generate_series")
-            _seed_filler(
-                connection,
-                first=count + 1,
-                last=count + filler,
-                password_hash=password_hash,
-                backup_codes=backup_codes,
-                now=now,
-                progress=progress,
-            )
     if ctx.database.engine.dialect.name == "postgresql":
         with ctx.database.engine.begin() as connection:
             last = count + filler
