@@ -15,6 +15,7 @@ from mamori.backup_codes import service as backup_codes
 from mamori.codes import service as codes
 from mamori.context import Context
 from mamori.core.crypto import Keyring, new_token, token_digest
+from mamori.core.db import commit_before_slow_work
 from mamori.core.errors import (
     ChallengeExpired,
     CodeAlreadyUsed,
@@ -27,7 +28,7 @@ from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
 from mamori.recovery import service as recovery
 from mamori.security import service as security
-from mamori.security.ratings import rate_password
+from mamori.security.ratings import rate_password_at_login
 from mamori.sessions.reauthentication import session_and_user
 from mamori.sessions.service import NewSession, mark_reauthenticated, start_session
 from mamori.settings import Settings
@@ -107,8 +108,14 @@ def check_password(
     if recovery.apply_due_recoveries(db, ctx, origin, user_id=user.id if user else 0):
         assert user is not None
         db.refresh(user)  # a recovery that came due just set the password
+    stored_hash = user.password_hash if user else None
+    commit_before_slow_work(db)
     # Always run the hash, so an unknown account costs the same time as a known one.
-    correct = hasher.verify(user.password_hash if user else None, password)
+    correct = hasher.verify(stored_hash, password)
+    if correct and user is not None:
+        # The hash ran outside the transaction: a password changed meanwhile wins.
+        db.refresh(user)
+        correct = user.password_hash == stored_hash
     if not correct or user is None or user.disabled_at is not None:
         throttle.record_failure(db, ip_policy(settings), ip_subject)
         throttle.record_failure(db, account_policy(settings), subject)
@@ -142,7 +149,7 @@ def log_in(
 ) -> LoginResult:
     """`device`: the browser's device cookie (None for API clients), for new-device alerts."""
     user = check_password(db, ctx, origin, login=login, password=password)
-    rate_password(db, ctx, user, password)
+    rate_password_at_login(db, ctx, user, password)
     if two_factor.is_two_factor_on(db, user.id):
         token = start_challenge(db, ctx, user.id, kind)
         record_event(
