@@ -45,6 +45,14 @@ def rate_password(db: Session, ctx: Context, user: User, password: str) -> None:
     state.password_rated_at = ctx.clock.now()
 
 
+def rate_password_if_unrated(db: Session, ctx: Context, user: User, password: str) -> None:
+    """At login: rate a password that has no rating yet (an account from before ratings, a
+    password set on a path that does not rate). zxcvbn costs about a fifth of argon2id,
+    so a password already rated is not rated again at every login."""
+    if password_rating(db.get(SecurityState, user.id), user) is None:
+        rate_password(db, ctx, user, password)
+
+
 def password_rating(state: SecurityState | None, user: User) -> tuple[int, bool] | None:
     """(zxcvbn score 0–4, is a common password), or None when the rating is missing or
     older than the password (changed on a path that did not rate it)."""
