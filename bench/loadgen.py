@@ -146,6 +146,7 @@ class LoadResult:
     p99_ms: float
     mean_ms: float
     target_rate: float | None = None
+    answered: int = 0  # every operation that got to an end, warm-up included (CPU accounting)
     error_samples: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,6 +185,7 @@ def _load_process(plan: _Plan, out: Any) -> None:
     workload = plan.workload
     latencies: list[list[float]] = [[] for _ in range(plan.clients)]
     errors = [0] * plan.clients
+    answered = [0] * plan.clients
     samples: list[str] = []
     start = time.perf_counter() + 0.2  # let every thread get ready
     measure_from = start + plan.warmup
@@ -207,6 +209,7 @@ def _load_process(plan: _Plan, out: Any) -> None:
                 break
             ok = _attempt(client, data)
             ended = time.perf_counter()
+            answered[slot] += 1
             if began >= measure_from and ended <= stop_at:
                 _count(slot, ok, ended - began)
         client.close()
@@ -227,6 +230,7 @@ def _load_process(plan: _Plan, out: Any) -> None:
             time.sleep(max(0.0, due - time.perf_counter()))
             ok = _attempt(client, data)
             ended = time.perf_counter()
+            answered[slot] += 1
             if due >= measure_from:
                 _count(slot, ok, ended - due)  # from when it was due, not when it went
         client.close()
@@ -256,6 +260,7 @@ def _load_process(plan: _Plan, out: Any) -> None:
         {
             "latencies": [x for per_client in latencies for x in per_client],
             "errors": sum(errors),
+            "answered": sum(answered),
             "samples": samples,
         }
     )
@@ -322,5 +327,6 @@ def run_load(
         p99_ms=_percentile(latencies, 0.99),
         mean_ms=statistics.fmean(latencies) if latencies else float("nan"),
         target_rate=rate,
+        answered=sum(report["answered"] for report in reports),
         error_samples=[s for report in reports for s in report["samples"]][:KEPT_ERRORS],
     )

@@ -52,7 +52,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 
 from bench.loadgen import HttpClient, LoadError, run_load
 from bench.seed import Accounts, seed_accounts
@@ -448,34 +448,6 @@ def strip_two_factor(server: MamoriServer, plain: range) -> None:
             )
 
 
-def rate_passwords(server: MamoriServer, accounts: Accounts, ids: range) -> None:
-    """Sign-up rates the password (security checkup); bulk seeding skipped sign-up, so the
-    rating is written here as sign-up would have, or each first login would do it."""
-    from mamori.accounts.passwords import common_passwords, normalize_password
-    from mamori.security.models import SecurityState
-    from mamori.security.ratings import RATED_LENGTH, _zxcvbn
-
-    ctx = server.context()
-    normalized = normalize_password(accounts.password)
-    hints = [accounts.username(ids.start), "mamori"]  # no username is in the password
-    score = int(_zxcvbn()(normalized[:RATED_LENGTH], user_inputs=hints)["score"])
-    common = normalized.casefold() in common_passwords()
-    now = ctx.clock.now()
-    with ctx.database.engine.begin() as connection:
-        connection.execute(
-            insert(SecurityState),
-            [
-                {
-                    "user_id": i,
-                    "password_score": score,
-                    "password_common": common,
-                    "password_rated_at": now,
-                }
-                for i in ids
-            ],
-        )
-
-
 def run_kind(database: str, shape: Shape, python: Path, redis_url: str | None) -> dict[str, Any]:
     argon2 = mamori_argon2()
     plain, totp_turns, backup_turns = layout(shape)
@@ -490,7 +462,6 @@ def run_kind(database: str, shape: Shape, python: Path, redis_url: str | None) -
                 mamori.context(), total, totp=True, backup_codes=CODES_PER_ACCOUNT, sessions=True
             )
             strip_two_factor(mamori, plain)
-            rate_passwords(mamori, accounts, range(1, total + 1))
             print(f"  mamori seeded in {time.perf_counter() - started:.1f} s", flush=True)
             started = time.perf_counter()
             peer.prepare()

@@ -44,6 +44,7 @@ from mamori.backup_codes.models import BackupCode, BackupCodeSet
 from mamori.context import Context
 from mamori.core.crypto import token_digest
 from mamori.login.models import LoginChallenge
+from mamori.security.models import SecurityState
 from mamori.sessions.models import LoginSession
 from mamori.totp.models import Authenticator
 from mamori.two_factor.models import TwoFactorSettings
@@ -115,6 +116,7 @@ def seed_accounts(
     challenges: that many open login challenges each (the password step already passed),
     valid for the server's login_challenge_minutes from now."""
     now = ctx.clock.now()
+    signed_up = now - timedelta(hours=1)
     settings = ctx.settings
     accounts = Accounts(
         first_id=1,
@@ -136,9 +138,22 @@ def seed_accounts(
                         "username": accounts.username(i),
                         "username_key": accounts.username(i),
                         "password_hash": password_hash,
-                        "password_changed_at": now - timedelta(days=1),
+                        "password_changed_at": signed_up,
                         "locale": "en",
-                        "created_at": now - timedelta(days=1),
+                        "created_at": signed_up,
+                    }
+                    for i in ids
+                ],
+            )
+            # The rating sign-up takes of the password (security.ratings), as for any account.
+            connection.execute(
+                insert(SecurityState),
+                [
+                    {
+                        "user_id": i,
+                        "password_score": 4,
+                        "password_common": False,
+                        "password_rated_at": signed_up,
                     }
                     for i in ids
                 ],
@@ -256,28 +271,32 @@ def seed_accounts(
     return accounts
 
 
+IDS = "generate_series(CAST(:a AS integer), CAST(:b AS integer))"
+POSITIONS = "generate_series(0, CAST(:codes AS integer) - 1)"
 FILLER_SQL = [
     """INSERT INTO users (id, username, username_key, password_hash, password_changed_at,
                           locale, created_at)
        SELECT g, 'bench' || g, 'bench' || g, :hash, :now, 'en', :now
-       FROM generate_series(:a, :b) g""",
+       FROM {ids} g""",
+    """INSERT INTO security_states (user_id, password_score, password_common, password_rated_at)
+       SELECT g, 4, false, :now FROM {ids} g""",
     """INSERT INTO totp_authenticators (user_id, sealed_secret, created_at, confirmed_at)
        SELECT g, 'k1.' || encode(sha256(('totp' || g)::bytea), 'base64'), :now, :now
-       FROM generate_series(:a, :b) g""",
+       FROM {ids} g""",
     """INSERT INTO two_factor_settings (user_id, default_method, enabled_at)
-       SELECT g, 'totp', :now FROM generate_series(:a, :b) g""",
+       SELECT g, 'totp', :now FROM {ids} g""",
     """INSERT INTO backup_code_sets (id, user_id, mode, digits, created_at)
-       SELECT g, g, 'viewable', 8, :now FROM generate_series(:a, :b) g""",
+       SELECT g, g, 'viewable', 8, :now FROM {ids} g""",
     """INSERT INTO backup_codes (set_id, position, digest, sealed)
        SELECT g, p, encode(sha256((:salt || g || ':' || p)::bytea), 'hex'),
               'k1.' || encode(sha256(('sealed' || g || ':' || p)::bytea), 'base64')
-       FROM generate_series(:a, :b) g, generate_series(0, :codes - 1) p""",
+       FROM {ids} g, {positions} p""",
     """INSERT INTO login_sessions (public_id, token_digest, user_id, kind, created_at,
                                   last_seen_at, expires_at, reauthenticated_at, ip, user_agent,
                                   must_change_password)
        SELECT 'f' || g, encode(sha256((:salt || 'session' || g)::bytea), 'hex'), g, 'api',
               :now, :now, :now + interval '30 days', :now, '127.0.0.1', 'bench', false
-       FROM generate_series(:a, :b) g""",
+       FROM {ids} g""",
 ]
 
 
@@ -303,7 +322,7 @@ def _seed_filler(
             "codes": max(backup_codes, 1),
         }
         for statement in FILLER_SQL:
-            connection.execute(text(statement), params)
+            connection.execute(text(statement.format(ids=IDS, positions=POSITIONS)), params)
         if progress:
             done = ids.stop - first
             progress(

@@ -69,6 +69,15 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def commit_before_slow_work(db: Session) -> None:
+    """Commit what is done so far, so no lock is held through CPU-bound work (an argon2id
+    hash: ~20 ms of a core). On SQLite every transaction holds the database's write lock
+    (BEGIN IMMEDIATE, above), so a hash inside one made every login in every worker wait
+    for it. The session carries on: its next statement begins a new transaction, and the
+    objects it loaded stay usable (expire_on_commit=False)."""
+    db.commit()
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url

@@ -15,6 +15,7 @@ from mamori.backup_codes import service as backup_codes
 from mamori.codes import service as codes
 from mamori.context import Context
 from mamori.core.crypto import Keyring, new_token, token_digest
+from mamori.core.db import commit_before_slow_work
 from mamori.core.errors import (
     ChallengeExpired,
     CodeAlreadyUsed,
@@ -27,7 +28,7 @@ from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
 from mamori.recovery import service as recovery
 from mamori.security import service as security
-from mamori.security.ratings import rate_password_if_unrated
+from mamori.security.ratings import rate_password_at_login
 from mamori.sessions.reauthentication import session_and_user
 from mamori.sessions.service import NewSession, mark_reauthenticated, start_session
 from mamori.settings import Settings
@@ -105,16 +106,13 @@ def check_password(
     if user is not None and recovery.apply_due_recoveries(db, ctx, origin, user_id=user.id):
         db.refresh(user)  # a recovery that came due just set the password
     stored_hash = user.password_hash if user else None
-    # argon2id is most of a login's time. Hash outside the transaction: on SQLite every
-    # transaction holds the one write lock (BEGIN IMMEDIATE), so hashing inside it made the
-    # server's logins run one after another; on PostgreSQL it held a pooled connection.
-    db.commit()
+    commit_before_slow_work(db)
     # Always run the hash, so an unknown account costs the same time as a known one.
     correct = hasher.verify(stored_hash, password)
-    if user is not None:
+    if correct and user is not None:
+        # The hash ran outside the transaction: a password changed meanwhile wins.
         db.refresh(user)
-        if user.password_hash != stored_hash:  # changed while hashing: the new one decides
-            correct = hasher.verify(user.password_hash, password)
+        correct = user.password_hash == stored_hash
     if not correct or user is None or user.disabled_at is not None:
         throttle.record_failure(db, ip_policy(settings), ip_subject)
         throttle.record_failure(db, account_policy(settings), subject)
@@ -148,7 +146,7 @@ def log_in(
 ) -> LoginResult:
     """`device`: the browser's device cookie (None for API clients), for new-device alerts."""
     user = check_password(db, ctx, origin, login=login, password=password)
-    rate_password_if_unrated(db, ctx, user, password)
+    rate_password_at_login(db, ctx, user, password)
     if two_factor.is_two_factor_on(db, user.id):
         token = start_challenge(db, ctx, user.id, kind)
         record_event(

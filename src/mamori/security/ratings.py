@@ -4,6 +4,7 @@ change). Only the rating is kept, never the password."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -16,6 +17,11 @@ from mamori.security.models import SecurityState
 
 # Beyond this, length alone makes a password strong; zxcvbn is slow on long input.
 RATED_LENGTH = 72  # zxcvbn refuses longer input
+# A login rates the password again only when its rating is missing, older than the password,
+# or older than this: zxcvbn costs ~4 ms of CPU, a fifth of the argon2id hash that bounds
+# logins per second, and the score of an unchanged password only moves when the hints (a
+# new e-mail) or the common-password list do, which a daily refresh covers.
+LOGIN_RERATE_AFTER = timedelta(days=1)
 
 
 def state_for_update(db: Session, user_id: int) -> SecurityState:
@@ -45,12 +51,18 @@ def rate_password(db: Session, ctx: Context, user: User, password: str) -> None:
     state.password_rated_at = ctx.clock.now()
 
 
-def rate_password_if_unrated(db: Session, ctx: Context, user: User, password: str) -> None:
-    """At login: rate a password that has no rating yet (an account from before ratings, a
-    password set on a path that does not rate). zxcvbn costs about a fifth of argon2id,
-    so a password already rated is not rated again at every login."""
-    if password_rating(db.get(SecurityState, user.id), user) is None:
-        rate_password(db, ctx, user, password)
+def rate_password_at_login(db: Session, ctx: Context, user: User, password: str) -> None:
+    """rate_password, unless a rating of this same password from the last day is kept."""
+    state = db.get(SecurityState, user.id)
+    if (
+        state is not None
+        and state.password_rated_at is not None
+        and state.password_score is not None
+        and state.password_rated_at >= user.password_changed_at
+        and ctx.clock.now() - state.password_rated_at < LOGIN_RERATE_AFTER
+    ):
+        return
+    rate_password(db, ctx, user, password)
 
 
 def password_rating(state: SecurityState | None, user: User) -> tuple[int, bool] | None:
