@@ -53,7 +53,7 @@ def fresh_context(url: str | None, **settings: object) -> Iterator[Context]:
             joiner = "&" if "?" in (url or "") else "?"
             url = f"{url}{joiner}options=-csearch_path%3D{schema}"
         ctx = build_context(
-            Settings(data_dir=Path(data_dir), database_url=url, **settings),
+            Settings.model_validate({"data_dir": Path(data_dir), "database_url": url, **settings}),
             SystemClock(),
         )
         try:
@@ -158,7 +158,7 @@ def bench_accounts(url: str | None, sizes: list[int], attempts: int) -> None:
 def bench_hash_only(url: str | None, set_sizes: list[int], attempts: int) -> None:
     print("hash_only mode: one attempt (wrong code) per set size")
     calls = 0
-    real = service.hash_secret_raw
+    real = service.hash_secret_raw  # type: ignore[attr-defined]
 
     def counting(*args: Any, **kwargs: Any) -> bytes:
         nonlocal calls
@@ -166,7 +166,7 @@ def bench_hash_only(url: str | None, set_sizes: list[int], attempts: int) -> Non
         digest: bytes = real(*args, **kwargs)
         return digest
 
-    service.hash_secret_raw = counting
+    service.hash_secret_raw = counting  # type: ignore[attr-defined]
     try:
         for size in set_sizes:
             with fresh_context(url, backup_codes_mode="hash_only", backup_codes_count=size) as ctx:
@@ -195,7 +195,7 @@ def bench_hash_only(url: str | None, set_sizes: list[int], attempts: int) -> Non
                     f"             right {summary(right)}   KDF runs per attempt {per_right:.0f}"
                 )
     finally:
-        service.hash_secret_raw = real
+        service.hash_secret_raw = real  # type: ignore[attr-defined]
 
 
 def main() -> None:

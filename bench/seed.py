@@ -38,8 +38,8 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
+import mamori.backup_codes.service as backup_codes_service
 from mamori.accounts.models import User
-from mamori.backup_codes import service as backup_codes_service
 from mamori.backup_codes.models import BackupCode, BackupCodeSet
 from mamori.context import Context
 from mamori.core.crypto import token_digest

@@ -119,7 +119,7 @@ class MamoriServer:
                 for k, v in self.environment().items()
                 if k.startswith("MAMORI_")
             }
-            self._ctx = build_context(Settings(**fields))
+            self._ctx = build_context(Settings.model_validate(fields))
         return self._ctx
 
     def start(self, timeout: float = 120.0) -> None:
