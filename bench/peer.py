@@ -99,11 +99,12 @@ def ensure_peer_venv() -> Path:
 
 
 def mamori_argon2() -> dict[str, int]:
-    """argon2id's parameters exactly as mamori's hasher uses them (its default settings)."""
+    """argon2id's parameters exactly as mamori's hasher uses them, with the default settings
+    the bench's `mamori serve` runs with (bench.server passes no MAMORI_ARGON2_* on)."""
     from mamori.accounts.passwords import PasswordHasher
     from mamori.settings import Settings
 
-    hasher = PasswordHasher(Settings(_env_file=None))._hasher  # type: ignore[call-arg]
+    hasher = PasswordHasher(Settings.model_construct())._hasher
     return {
         "time_cost": hasher.time_cost,
         "memory_kib": hasher.memory_cost,
