@@ -32,32 +32,36 @@ for mamori; latency: lower is better for mamori).
 from __future__ import annotations
 
 import argparse
-import base64
 import dataclasses
-import hashlib
-import hmac
 import json
 import os
 import secrets
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bench.loadgen import HttpClient, LoadError, run_load
 from bench.seed import Accounts, seed_accounts
-from bench.server import DEFAULT_PG_ADMIN_URL, MamoriServer, free_port
+from bench.server import (
+    DEFAULT_PG_ADMIN_URL,
+    MamoriServer,
+    create_database,
+    drop_database,
+    free_port,
+    stop_process,
+    wait_until_ready,
+)
 from bench.workloads import BackupCodeLogin, PasswordLogin, TotpLogin, WhoAmI
+from mamori.totp.service import STEP_SECONDS, code_at
 
 BENCH = Path(__file__).resolve().parent
 SITE = BENCH / "allauth_site"
@@ -202,12 +206,7 @@ class AllauthServer:
 
     def prepare(self) -> None:
         if self.database == "postgresql":
-            name = f"bench_allauth_{secrets.token_hex(4)}"
-            admin = create_engine(self.pg_admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-            self.pg_database = name
+            self.pg_database = create_database(self.pg_admin_url, "bench_allauth")
         self._django("-m", "django", "migrate", "-v0")
         if not self.redis_url:
             self._django("-m", "django", "createcachetable")
@@ -253,40 +252,14 @@ class AllauthServer:
             start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}{ALLAUTH_API}/config", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn not ready within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        path = self.data_dir / "gunicorn.log"
-        text_ = path.read_text(errors="replace") if path.exists() else ""
-        return "\n".join(text_.splitlines()[-lines:])
+        ready = f"{self.url}{ALLAUTH_API}/config"
+        wait_until_ready(self.process, ready, "gunicorn", self.data_dir / "gunicorn.log", timeout)
 
     def close(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.process = None
         if self.pg_database is not None:
-            admin = create_engine(self.pg_admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(
-                    text(f'DROP DATABASE IF EXISTS "{self.pg_database}" WITH (FORCE)')
-                )
-            admin.dispose()
+            drop_database(self.pg_admin_url, self.pg_database)
             self.pg_database = None
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -294,13 +267,9 @@ class AllauthServer:
 # --- allauth's workloads (mamori's are bench.workloads) ----------------------------------
 
 
-def totp_now(secret: str, digits: int = 6, period: int = 30) -> str:
-    """RFC 6238 (HMAC-SHA1), what the authenticator app shows now."""
-    key = base64.b32decode(secret, casefold=True)
-    digest = hmac.new(key, struct.pack(">Q", int(time.time()) // period), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 10**digits:0{digits}d}"
+def totp_now(secret: str) -> str:
+    """What the authenticator app shows now (RFC 6238, as for mamori's workload)."""
+    return code_at(secret, int(time.time()) // STEP_SECONDS)
 
 
 def _allauth_log_in(client: HttpClient, accounts: Accounts, user_id: int) -> dict[str, Any]:

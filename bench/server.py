@@ -43,6 +43,59 @@ def free_port() -> int:
         return port
 
 
+def create_database(admin_url: str, prefix: str) -> str:
+    """A fresh PostgreSQL database named `<prefix>_<random>` on the admin URL's server."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def wait_until_ready(
+    process: subprocess.Popen[bytes], url: str, name: str, log: Path, timeout: float
+) -> None:
+    """Return once `url` answers 200; raise with the log's tail if the server dies or
+    does not answer within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited:\n{log_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} not ready within {timeout:.0f} s:\n{log_tail(log)}")
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Ask a server started in its own process group to stop; kill the group if it won't."""
+    if process is not None and process.poll() is None:
+        process.terminate()  # uvicorn's and gunicorn's supervisors stop their workers
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait(timeout=10)
+
+
 def mamori_command() -> list[str]:
     """The `mamori` console script next to this interpreter (the project's venv)."""
     script = Path(sys.executable).parent / "mamori"
@@ -94,12 +147,7 @@ class MamoriServer:
     def prepare(self) -> None:
         """Create the database (PostgreSQL), the secrets and the schema: `mamori migrate`."""
         if self.database == "postgresql" and self.pg_database is None:
-            name = f"bench_{secrets.token_hex(4)}"
-            admin = create_engine(self.pg_admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-            self.pg_database = name
+            self.pg_database = create_database(self.pg_admin_url, "bench")
         subprocess.run(
             [*mamori_command(), "migrate"],
             env=self.environment(),
@@ -142,18 +190,9 @@ class MamoriServer:
             start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"mamori serve exited:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"mamori serve not ready within {timeout:.0f} s:\n{self.log_tail()}")
+        wait_until_ready(
+            self.process, f"{self.url}/readyz", "mamori serve", self.data_dir / "serve.log", timeout
+        )
 
     def worker_pids(self) -> list[int]:
         """The uvicorn worker processes (children of the supervisor), for profiling."""
@@ -165,19 +204,10 @@ class MamoriServer:
         return [int(pid) for pid in found]
 
     def log_tail(self, lines: int = 40) -> str:
-        path = self.data_dir / "serve.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return log_tail(self.data_dir / "serve.log", lines)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # uvicorn's supervisor stops its workers
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.process = None
 
     def close(self) -> None:
@@ -186,12 +216,7 @@ class MamoriServer:
             self._ctx.database.engine.dispose()
             self._ctx = None
         if self.pg_database is not None:
-            admin = create_engine(self.pg_admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(
-                    text(f'DROP DATABASE IF EXISTS "{self.pg_database}" WITH (FORCE)')
-                )
-            admin.dispose()
+            drop_database(self.pg_admin_url, self.pg_database)
             self.pg_database = None
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
