@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.core.servers import free_port
+from tests.core.servers import wait_until_healthy as wait_for
 
 PASSWORD = "correct horse battery staple"
 MAMORI = Path(sys.executable).with_name("mamori")
@@ -27,24 +28,8 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def wait_until_healthy(server: Server, log: Path) -> None:
-    deadline = time.monotonic() + 90  # a guard against hanging, not a measurement
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"mamori serve exited with {server.process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"mamori serve never answered /healthz:\n{log.read_text()}")
+    wait_for(server.url, server.process, log, seconds=90)
 
 
 def stop(server: Server) -> int:

@@ -8,11 +8,7 @@ without having run them.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.core.servers import free_port, mamori_command, wait_until_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,33 +47,6 @@ def skip_or_fail(reason: str) -> None:
 class Server:
     url: str
     data_dir: Path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def mamori_command() -> list[str]:
-    script = Path(sys.executable).with_name("mamori")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from mamori.cli import main; main()"]
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"mamori serve exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"mamori serve did not answer /healthz within 60 s:\n{log.read_text()}")
 
 
 @contextmanager

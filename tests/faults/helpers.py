@@ -5,31 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pyotp
-import pytest
 
 from tests.conftest import PASSWORD
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def mamori_command() -> list[str]:
-    script = Path(sys.executable).with_name("mamori")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "mamori.cli"]
+from tests.core.servers import free_port, mamori_command, wait_until_healthy
 
 
 @dataclass
@@ -74,20 +58,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.wait_until_healthy()
-
-    def wait_until_healthy(self, seconds: float = 60) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"mamori serve exited ({self.process.returncode}):\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        pytest.fail(f"mamori serve did not answer /healthz within {seconds} s:\n{self.output()}")
+        wait_until_healthy(self.url, self.process, self.log)
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: the supervisor and every worker at once."""

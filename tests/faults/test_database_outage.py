@@ -29,7 +29,8 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, skip_or_fail
-from tests.faults.helpers import Server, free_port
+from tests.core.servers import free_port
+from tests.faults.helpers import Server
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 # How long a request may take while the database is away: far above a healthy answer,

@@ -29,15 +29,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.core.servers import free_port
+
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "provider-auth-token-for-tests"
 SENDER = "+15005550006"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- SMTP -----------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from mamori.notifications import delivery
 from mamori.notifications.delivery import DeliveryCounts, deliver_pending
 from mamori.notifications.service import alert_template, send_email, send_sms
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
+from tests.core.servers import free_port
 from tests.notifications.conftest import configured
 from tests.notifications.fakes import (
-    free_port,
     provider_settings,
     silent_server,
     sms_provider,

@@ -16,8 +16,9 @@ from mamori.core.clock import MovableClock
 from mamori.notifications.delivery import DeliveryCounts, deliver_pending
 from mamori.notifications.errors import DeliveryFailed
 from mamori.notifications.service import send_sms
+from tests.core.servers import free_port
 from tests.notifications.conftest import configured
-from tests.notifications.fakes import free_port, provider_settings, sms_provider, smtp_server
+from tests.notifications.fakes import provider_settings, sms_provider, smtp_server
 from tests.notifications.helpers import mailer, outbox_cli, password_alert, stored, user
 
 

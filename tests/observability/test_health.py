@@ -14,7 +14,8 @@ from mamori.core.db import Database
 from mamori.core.throttle import DatabaseCounters, Throttle
 from mamori.settings import Settings
 from tests.core.helpers import app_client, problem
-from tests.notifications.fakes import free_port, silent_server
+from tests.core.servers import free_port
+from tests.notifications.fakes import silent_server
 
 
 def context_on(database: Database, settings: Settings, keyring: Keyring) -> Context:

@@ -10,7 +10,7 @@ from mamori.notifications.delivery import DeliveryCounts, deliver_pending
 from mamori.notifications.service import send_email
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.core.helpers import app_client, clock_of, problem, with_settings
-from tests.notifications.fakes import free_port
+from tests.core.servers import free_port
 from tests.notifications.helpers import mailer
 from tests.observability.helpers import moved, parse, sample, scrape
 from tests.two_factor.helpers import app_code, start_login, user_with_app

@@ -17,8 +17,9 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.core.servers import free_port
 from tests.observability.helpers import parse, sample
-from tests.test_serve import Server, free_port, stop, wait_until_healthy
+from tests.test_serve import Server, stop, wait_until_healthy
 
 MAMORI = Path(sys.executable).with_name("mamori")
 TOKEN = "scrape-token-for-the-test-0123456789"
