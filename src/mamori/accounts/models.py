@@ -25,3 +25,7 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Moves on with every "end every other session" (password change, recovery, "This
+    # wasn't me", disable, log out elsewhere): with the password hash, it makes the
+    # credential stamp that open logins and "Confirm it's you" windows are bound to.
+    credential_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -25,3 +25,6 @@ class LoginChallenge(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The account's credential stamp when the password was accepted: a password change,
+    # a recovery or an ended-sessions event since then makes the challenge stale.
+    credential_stamp: Mapped[str | None] = mapped_column(String(64), nullable=True)

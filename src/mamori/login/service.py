@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mamori.accounts.credentials import credential_stamp, hold_credentials
 from mamori.accounts.models import User
 from mamori.accounts.service import find_by_login, get_user, login_key
 from mamori.audit.service import Origin, record_event
@@ -151,7 +152,7 @@ def log_in(
     user = check_password(db, ctx, origin, login=login, password=password)
     rate_password_at_login(db, ctx, user, password)
     if two_factor.is_two_factor_on(db, user.id):
-        token = start_challenge(db, ctx, user.id, kind)
+        token = start_challenge(db, ctx, user, kind)
         record_event(
             db,
             ctx.clock,
@@ -178,16 +179,19 @@ def log_in(
     return LoginResult(user=user, session=session)
 
 
-def start_challenge(db: Session, ctx: Context, user_id: int, kind: str) -> str:
+def start_challenge(db: Session, ctx: Context, user: User, kind: str) -> str:
+    """The second step of a login, bound to the credentials the password was checked
+    against: it ends with any password change or "end every other session"."""
     token = new_token()
     now = ctx.clock.now()
     db.add(
         LoginChallenge(
             token_digest=token_digest(token),
-            user_id=user_id,
+            user_id=user.id,
             kind=kind,
             created_at=now,
             expires_at=now + timedelta(minutes=ctx.settings.login_challenge_minutes),
+            credential_stamp=credential_stamp(user),
         )
     )
     db.flush()
@@ -211,9 +215,15 @@ def open_challenge(db: Session, ctx: Context, token: str) -> LoginChallenge:
 
 
 def challenge_user(db: Session, ctx: Context, token: str) -> tuple[LoginChallenge, User]:
+    """The live challenge and its user; ChallengeExpired also when the account was
+    disabled, or its password changed or its sessions ended since the password step."""
     challenge = open_challenge(db, ctx, token)
     user = get_user(db, challenge.user_id)
-    if user is None or user.disabled_at is not None:
+    if (
+        user is None
+        or user.disabled_at is not None
+        or challenge.credential_stamp != credential_stamp(user)
+    ):
         raise ChallengeExpired()
     return challenge, user
 
@@ -270,7 +280,7 @@ def verify_second_factor(
         .values(completed_at=ctx.clock.now())
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
-    if completed != 1:
+    if completed != 1 or not hold_credentials(db, user):
         raise ChallengeExpired()
     two_factor.clear_second_factor_failures(db, ctx, user.id)
     session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind)

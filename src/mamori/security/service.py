@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,6 @@ from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.crypto import token_digest
 from mamori.core.i18n import translator
-from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
 from mamori.notifications.service import alert_user
 from mamori.security import links
@@ -268,13 +267,8 @@ def disown(db: Session, ctx: Context, origin: Origin, token: str) -> User:
     if not _claim_link(db, ctx, user, claim):
         raise LinkAlreadyUsed()
     now = ctx.clock.now()
+    # Open logins end with the sessions (credential stamps, see accounts/credentials.py).
     ended = end_other_sessions(db, ctx.clock, origin, user.id, keep=None)
-    db.execute(
-        update(LoginChallenge)
-        .where(LoginChallenge.user_id == user.id, LoginChallenge.completed_at.is_(None))
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
     state_for_update(db, user.id).password_change_required_at = now
     record_event(
         db,

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from mamori.accounts.models import User
 from mamori.core.db import Base, UTCDateTime
 
 
@@ -18,11 +19,14 @@ class LoginSession(Base):
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user: Mapped[User] = relationship(lazy="select")
     kind: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reauthenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The credential stamp the confirmation was made under; a stale one counts as none.
+    reauthenticated_stamp: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)

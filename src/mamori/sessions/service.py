@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mamori.accounts.credentials import credential_stamp, end_open_logins
+from mamori.accounts.models import User
 from mamori.audit.service import Origin, record_event
 from mamori.core.clock import Clock
 from mamori.core.crypto import new_token, token_digest
@@ -41,6 +43,8 @@ def start_session(
     """A fresh token after every authentication step; the session counts as just reauthenticated."""
     now = clock.now()
     token = new_token()
+    user = db.get(User, user_id)
+    assert user is not None
     session = LoginSession(
         public_id=secrets.token_urlsafe(12),
         token_digest=token_digest(token),
@@ -50,6 +54,7 @@ def start_session(
         last_seen_at=now,
         expires_at=now + timedelta(minutes=settings.session_absolute_minutes),
         reauthenticated_at=now,
+        reauthenticated_stamp=credential_stamp(user),
         ip=origin.ip,
         user_agent=(origin.user_agent or "")[:256] or None,
     )
@@ -112,12 +117,21 @@ def end_session_by_id(
 def end_other_sessions(
     db: Session, clock: Clock, origin: Origin, user_id: int, keep: LoginSession | None
 ) -> int:
+    """Ends every session of the account but `keep`, and with them every login half done
+    and every "Confirm it's you" window: the one helper every "secure the account" path
+    calls. `keep`'s own confirmation carries over only if it was made under the
+    credentials as they are now, so never across a password change."""
+    carry_over = keep is not None and keep.reauthenticated_stamp == credential_stamp(keep.user)
     query = update(LoginSession).where(
         LoginSession.user_id == user_id, LoginSession.ended_at.is_(None)
     )
     if keep is not None:
         query = query.where(LoginSession.id != keep.id)
     ended = db.execute(query.values(ended_at=clock.now())).rowcount  # type: ignore[attr-defined]
+    end_open_logins(db, user_id)
+    if carry_over:
+        assert keep is not None
+        keep.reauthenticated_stamp = credential_stamp(keep.user)
     if ended:
         record_event(db, clock, "session.revoked_others", origin, user_id=user_id, count=ended)
     return int(ended)
@@ -137,11 +151,21 @@ def active_sessions(
 
 def mark_reauthenticated(clock: Clock, session: LoginSession) -> None:
     session.reauthenticated_at = clock.now()
+    session.reauthenticated_stamp = credential_stamp(session.user)
+
+
+def has_recent_reauthentication(clock: Clock, settings: Settings, session: LoginSession) -> bool:
+    """Confirmed within the window, under the account's credentials as they are now."""
+    window = timedelta(minutes=settings.reauthentication_minutes)
+    return (
+        session.reauthenticated_at is not None
+        and clock.now() - session.reauthenticated_at <= window
+        and session.reauthenticated_stamp == credential_stamp(session.user)
+    )
 
 
 def require_recent_reauthentication(
     clock: Clock, settings: Settings, session: LoginSession
 ) -> None:
-    window = timedelta(minutes=settings.reauthentication_minutes)
-    if session.reauthenticated_at is None or clock.now() - session.reauthenticated_at > window:
+    if not has_recent_reauthentication(clock, settings, session):
         raise ReauthenticationRequired()

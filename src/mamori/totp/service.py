@@ -22,7 +22,10 @@ from mamori.totp.models import Authenticator
 STEP_SECONDS = 30
 DIGITS = 6
 ACCEPTED_DRIFT = 1  # ±1 step (NIST SP 800-63B, ASVS 6.5.8)
-DRIFT_HINT = 10  # a match this far off means the phone's clock is wrong, not the code
+# A match this far off means the phone's clock is wrong, not the code. At login and
+# "Confirm it's you" only steps already gone are looked at: naming a coming step would
+# tell a guesser a code that will work in a few minutes (issue 16).
+DRIFT_HINT = 10
 ISSUER = "mamori"
 
 
@@ -76,7 +79,8 @@ def confirm_enrollment(db: Session, ctx: Context, user_id: int, typed: str) -> N
     )
     if pending is None:
         raise NoPendingAuthenticator()
-    _accept_code(db, ctx, pending, typed)
+    # The one who set up the app holds its secret: a hint either way gives nothing away.
+    _accept_code(db, ctx, pending, typed, hint_ahead=True)
     db.execute(
         delete(Authenticator).where(
             Authenticator.user_id == user_id,
@@ -99,12 +103,13 @@ def confirmed_authenticator(db: Session, user_id: int) -> Authenticator | None:
 
 
 def verify_totp(db: Session, ctx: Context, user_id: int, typed: str) -> None:
-    """A login or reauthentication code. Raises InvalidCode, ClockOutOfSync or
-    CodeAlreadyUsed (a replayed step: the caller audits it and tells the owner)."""
+    """A login or reauthentication code. Raises InvalidCode, ClockOutOfSync (a code of a
+    step gone by: the phone's clock is behind) or CodeAlreadyUsed (a replayed step: the
+    caller audits it and tells the owner). A code of a coming step is an InvalidCode."""
     authenticator = confirmed_authenticator(db, user_id)
     if authenticator is None:
         raise InvalidCode()
-    _accept_code(db, ctx, authenticator, typed)
+    _accept_code(db, ctx, authenticator, typed, hint_ahead=False)
 
 
 def remove_authenticator(db: Session, user_id: int) -> bool:
@@ -124,22 +129,26 @@ def code_at(secret: str, step: int, digits: int = DIGITS) -> str:
     return str(pyotp.TOTP(secret, digits=digits, interval=STEP_SECONDS).generate_otp(step))
 
 
-def _matching_step(secret: str, code: str, now_step: int, reach: int) -> int | None:
+def _matching_step(secret: str, code: str, steps: range) -> int | None:
     matched = None
-    for step in range(now_step - reach, now_step + reach + 1):
+    for step in steps:
         # Check every step (no early exit), so timing says nothing about which matched.
         if hmac.compare_digest(code_at(secret, step), code) and matched is None:
             matched = step
     return matched
 
 
-def _accept_code(db: Session, ctx: Context, authenticator: Authenticator, typed: str) -> None:
+def _accept_code(
+    db: Session, ctx: Context, authenticator: Authenticator, typed: str, *, hint_ahead: bool
+) -> None:
     code = normalize_totp(typed)
     secret = ctx.keyring.unseal(authenticator.sealed_secret, _seal_context(authenticator.user_id))
     now_step = int(ctx.clock.now().timestamp()) // STEP_SECONDS
-    step = _matching_step(secret, code, now_step, ACCEPTED_DRIFT)
+    accepted_steps = range(now_step - ACCEPTED_DRIFT, now_step + ACCEPTED_DRIFT + 1)
+    step = _matching_step(secret, code, accepted_steps)
     if step is None:
-        if _matching_step(secret, code, now_step, DRIFT_HINT) is not None:
+        hint_steps = range(now_step - DRIFT_HINT, now_step + (DRIFT_HINT if hint_ahead else 0) + 1)
+        if _matching_step(secret, code, hint_steps) is not None:
             raise ClockOutOfSync()
         raise InvalidCode()
     # The step is accepted once: one conditional UPDATE, in the database, not in memory.
