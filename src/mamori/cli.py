@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +15,7 @@ from mamori.backup_codes.service import remaining_codes
 from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
 from mamori.core.migrate import upgrade
+from mamori.core.terminal import safe_json, safe_text
 from mamori.recovery.cli import commands as recovery_commands
 from mamori.settings import Settings
 from mamori.support import cli as support_cli
@@ -112,7 +112,7 @@ def list_users(limit: int = 50) -> None:
     with database.session() as db:
         for user in db.scalars(select(User).order_by(User.id).limit(limit)):
             state = "disabled" if user.disabled_at else "active"
-            typer.echo(f"{user.id}\t{user.username}\t{state}")
+            typer.echo(f"{user.id}\t{safe_text(user.username)}\t{state}")
 
 
 @users.command("show")
@@ -122,7 +122,7 @@ def show_user(username: str) -> None:
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
-            typer.echo(f"no account named {username!r}", err=True)
+            typer.echo(f"no account named '{safe_text(username)}'", err=True)
             raise typer.Exit(1)
         facts = {
             "id": user.id,
@@ -138,7 +138,7 @@ def show_user(username: str) -> None:
         left = remaining_codes(db, user.id)
         facts["backup_codes"] = "none" if left is None else f"yes, {left} remaining"
         for key, value in facts.items():
-            typer.echo(f"{key}: {value}")
+            typer.echo(f"{key}: {safe_text(value)}")
 
 
 @users.command("disable")
@@ -152,12 +152,12 @@ def disable_user(username: str) -> None:
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
-            typer.echo(f"no account named {username!r}", err=True)
+            typer.echo(f"no account named '{safe_text(username)}'", err=True)
             raise typer.Exit(1)
         user.disabled_at = clock.now()
         end_other_sessions(db, clock, Origin.operator(), user.id, keep=None)
         record_event(db, clock, "account.disabled", Origin.operator(), user_id=user.id)
-    typer.echo(f"{username} disabled; all sessions ended")
+    typer.echo(f"{safe_text(username)} disabled; all sessions ended")
 
 
 @users.command("enable")
@@ -168,11 +168,11 @@ def enable_user(username: str) -> None:
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
-            typer.echo(f"no account named {username!r}", err=True)
+            typer.echo(f"no account named '{safe_text(username)}'", err=True)
             raise typer.Exit(1)
         user.disabled_at = None
         record_event(db, SystemClock(), "account.enabled", Origin.operator(), user_id=user.id)
-    typer.echo(f"{username} enabled")
+    typer.echo(f"{safe_text(username)} enabled")
 
 
 @app.command()
@@ -189,7 +189,7 @@ def audit(
         if user is not None:
             found = accounts.find_by_username(db, user)
             if found is None:
-                typer.echo(f"no account named {user!r}", err=True)
+                typer.echo(f"no account named '{safe_text(user)}'", err=True)
                 raise typer.Exit(1)
             user_id = found.id
         for entry in recent_events(db, user_id=user_id, event=event, limit=limit):
@@ -203,11 +203,11 @@ def audit(
                 "details": entry.details,
             }
             if as_json:
-                typer.echo(json.dumps(row, ensure_ascii=False))
+                typer.echo(safe_json(row))
             else:
                 typer.echo(
                     f"{row['at']}  {entry.event:<28} {entry.outcome:<8} "
-                    f"user={entry.user_id} ip={entry.ip} {json.dumps(entry.details)}"
+                    f"user={entry.user_id} ip={safe_text(entry.ip)} {safe_json(entry.details)}"
                 )
 
 
@@ -255,13 +255,13 @@ def list_messages(
         for message in messages(db, status=status.value if status else None, limit=limit):
             facts = _message_facts(message)
             if as_json:
-                typer.echo(json.dumps(facts, ensure_ascii=False))
+                typer.echo(safe_json(facts))
                 continue
-            error = f"  last error: {message.last_error}" if message.last_error else ""
+            error = f"  last error: {safe_text(message.last_error)}" if message.last_error else ""
             typer.echo(
                 f"{message.id}\t{facts['created_at']}\t{message.status}\t{message.channel}\t"
                 f"{message.template or message.kind}\tattempts={message.attempts}\t"
-                f"{message.to}\t{message.subject}{error}"
+                f"{safe_text(message.to)}\t{safe_text(message.subject)}{error}"
             )
 
 
@@ -277,7 +277,7 @@ def show_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
             typer.echo(f"no message with id {message_id}", err=True)
             raise typer.Exit(1)
         for key, value in _message_facts(message).items():
-            typer.echo(f"{key}: {'' if value is None else value}")
+            typer.echo(f"{key}: {'' if value is None else safe_text(value)}")
 
 
 @outbox.command("retry")
@@ -296,7 +296,7 @@ def retry_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> N
         typer.echo(f"no message with id {message_id}", err=True)
         raise typer.Exit(1) from None
     except NotRetryable as refusal:
-        typer.echo(refusal.message(), err=True)
+        typer.echo(safe_text(refusal.message()), err=True)
         raise typer.Exit(1) from None
     when = (
         "the server's delivery worker sends it shortly"
