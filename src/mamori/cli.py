@@ -89,6 +89,9 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=False,  # client IPs come from MAMORI_TRUSTED_PROXIES only
+        # Bounds on header size and header-send time (MAMORI_MAX_HEADER_BYTES,
+        # MAMORI_HEADER_TIMEOUT_SECONDS), which uvicorn's own protocols lack.
+        http="mamori.web.protocol:LimitedHttpProtocol",
         server_header=False,
         log_config=logging_config(settings.resolved_log_format),
         access_log=False,  # mamori.access writes it, with the route instead of the path
