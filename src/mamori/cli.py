@@ -72,7 +72,11 @@ def serve(
     from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 
     settings = Settings()
-    _prepare(settings).engine.dispose()
+    database = _prepare(settings)
+    try:
+        _agree_on_throttle_store(database, settings)
+    finally:
+        database.engine.dispose()
     typer.echo(
         f"mamori on http://{host}:{port} ({settings.env}, {settings.resolved_database_url.split('://')[0]})"
     )
@@ -96,6 +100,66 @@ def serve(
         log_config=logging_config(settings.resolved_log_format),
         access_log=False,  # mamori.access writes it, with the route instead of the path
     )
+
+
+def _agree_on_throttle_store(database: Database, settings: Settings) -> None:
+    """Refuse to start with failure counters apart from the other instances' (see
+    core/deployment.py): a clear message and exit status 1."""
+    from mamori.core.clock import SystemClock
+    from mamori.core.deployment import (
+        ThrottleStoreMismatch,
+        agree_on_throttle_store,
+        throttle_store,
+    )
+
+    try:
+        with database.session() as db:
+            agree_on_throttle_store(db, SystemClock(), throttle_store(settings.redis_url))
+    except ThrottleStoreMismatch as mismatch:
+        typer.echo(
+            f"refusing to start: instances on this database keep their throttle counters "
+            f"(failed logins, second-factor guesses) in {mismatch.recorded}, but this one "
+            f"is configured for {mismatch.configured} (MAMORI_REDIS_URL). Each would count "
+            f"only its own failures, and every limit would double. Give every instance the "
+            f"same MAMORI_REDIS_URL; to move all of them to another store, stop them all "
+            f"and run `mamori throttle-store --switch` with the new setting.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
+@app.command("throttle-store")
+def throttle_store_command(
+    switch: Annotated[
+        bool, typer.Option("--switch", help="Record this configuration's store (audited)")
+    ] = False,
+) -> None:
+    """Where failure counters live: the one recorded for this database, and this
+    configuration's. Every instance must use the recorded one, or it refuses to start."""
+    from mamori.core.clock import SystemClock
+    from mamori.core.deployment import THROTTLE_STORE, DeploymentFact, throttle_store
+    from mamori.core.deployment import switch_throttle_store as record
+
+    settings = Settings()
+    configured = throttle_store(settings.redis_url)
+    database = _prepare(settings)
+    clock = SystemClock()
+    with database.session() as db:
+        if switch:
+            before = record(db, clock, configured)
+            record_event(
+                db,
+                clock,
+                "throttle_store.switched",
+                Origin.operator(),
+                before=before,
+                after=configured,
+            )
+            typer.echo(f"throttle store: {configured} (was {before or 'not recorded'})")
+            return
+        fact = db.get(DeploymentFact, THROTTLE_STORE)
+    typer.echo(f"recorded: {fact.value if fact else 'not yet (the first start records it)'}")
+    typer.echo(f"this configuration: {configured}")
 
 
 @app.command()
