@@ -67,7 +67,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
 ) -> None:
-    """Run the server. Migrations are applied and secrets created before it listens."""
+    """Run the server. Migrations are applied and secrets created before it listens.
+
+    Request line and headers: at most MAMORI_MAX_HEADER_BYTES (16 KiB; more gets 431),
+    complete within MAMORI_HEADER_TIMEOUT_SECONDS (10 s) of connecting or of the
+    request's first byte (else the connection is closed). It refuses to start when
+    the database records another throttle store (see `mamori throttle-store`)."""
     from mamori.observability.logs import logging_config
     from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 

@@ -26,11 +26,19 @@ import httpx
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError
-from sqlalchemy import text
+from sqlalchemy import select, text
+from typer.testing import CliRunner
 
+from mamori.cli import app
 from mamori.core.db import Database
+from mamori.core.deployment import (
+    DeploymentFact,
+    ThrottleStoreMismatch,
+    agree_on_throttle_store,
+    throttle_store,
+)
 from tests.conftest import PASSWORD, POSTGRES_URL, postgres_url, skip_or_fail
-from tests.core.helpers import CSRF_FIELD
+from tests.core.helpers import CSRF_FIELD, events
 from tests.core.servers import free_port, mamori_command, wait_until_healthy
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -231,3 +239,33 @@ def test_a_second_instance_on_the_same_postgresql_schema_with_redis_refuses_to_s
         assert refused.returncode != 0
         assert "MAMORI_REDIS_URL" in refused.stderr, refused.stderr
         assert httpx.get(f"{url}/readyz").status_code == 200
+
+
+def test_the_operator_switches_the_store_on_purpose_and_it_is_audited(ctx):
+    """The way out the refusal names: `mamori throttle-store --switch` records the new
+    store (never a Redis password: the record is in every database dump)."""
+    with ctx.database.session() as db:
+        agree_on_throttle_store(db, ctx.clock, throttle_store(None))  # a first start
+    new_store = "redis://:hunter2-secret@127.0.0.1:6390/3"
+    environment = {
+        "MAMORI_DATABASE_URL": ctx.database.url,
+        "MAMORI_DATA_DIR": str(ctx.settings.data_dir),
+        "MAMORI_REDIS_URL": new_store,
+    }
+
+    shown = CliRunner().invoke(app, ["throttle-store"], env=environment)
+    switched = CliRunner().invoke(app, ["throttle-store", "--switch"], env=environment)
+
+    assert "recorded: the database" in shown.output
+    assert "this configuration: redis://127.0.0.1:6390/3" in shown.output
+    assert switched.exit_code == 0, switched.output
+    assert "redis://127.0.0.1:6390/3 (was the database)" in switched.output
+    with ctx.database.session() as db:
+        agree_on_throttle_store(db, ctx.clock, throttle_store(new_store))
+        with pytest.raises(ThrottleStoreMismatch):
+            agree_on_throttle_store(db, ctx.clock, throttle_store(None))
+        stored = db.scalars(select(DeploymentFact.value)).all()
+    assert stored == ["redis://127.0.0.1:6390/3"]
+    [audited] = events(ctx, "throttle_store.switched")
+    assert audited.details == {"before": "the database", "after": "redis://127.0.0.1:6390/3"}
+    assert "hunter2" not in str(audited.details)
