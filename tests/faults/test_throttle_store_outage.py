@@ -15,7 +15,9 @@ import contextlib
 import os
 import secrets
 import shutil
+import socketserver
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -155,9 +157,31 @@ def browser_log_in(url: str) -> httpx.Response:
         )
 
 
-def test_nothing_listening_at_the_redis_url_is_503_everywhere_and_not_ready(tmp_path):
-    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+@contextmanager
+def not_redis() -> Iterator[str]:
+    """Something else at the Redis address (a web server, as a wrong port finds)."""
+
+    class Answer(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(4096)
+            self.request.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Answer) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"redis://127.0.0.1:{server.server_address[1]}/0"
+        server.shutdown()
+
+
+@contextmanager
+def nothing_listening() -> Iterator[str]:
+    yield f"redis://127.0.0.1:{free_port()}/0"
+
+
+@pytest.mark.parametrize("store", [nothing_listening, not_redis])
+def test_a_redis_url_where_no_redis_answers_is_503_everywhere_and_not_ready(tmp_path, store):
     with (
+        store() as nowhere,
         serving(tmp_path / "data", REDIS_URL=nowhere) as url,
         httpx.Client(base_url=url, timeout=30) as http,
     ):

@@ -9,8 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis import exceptions as redis_errors
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -19,6 +18,18 @@ log = logging.getLogger("mamori")
 
 PROBLEM = "application/problem+json"
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+# Redis errors that mean "the store cannot serve now", not a bug of ours: unreachable or
+# too slow, something else answering at its address, a replica after a failover (read
+# only), out of memory. Any other Redis error stays a 500 with its trace in the log.
+THROTTLE_STORE_DOWN: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.InvalidResponse,
+    redis_errors.ReadOnlyError,
+    redis_errors.OutOfMemoryError,
+)
 
 
 class MamoriError(Exception):
@@ -223,11 +234,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     # The throttle store (Redis) away: as the database away, a 503 to retry, never a 500;
     # redis-py reconnects on the next command, so the instance recovers by itself.
-    @app.exception_handler(RedisConnectionError)
-    @app.exception_handler(RedisTimeoutError)
     async def _throttle_store_down(request: Request, exc: Exception) -> Response:
         log.error("throttle store (Redis) unavailable: %s", exc.__class__.__name__)
         return _unavailable(request)
+
+    for store_down in THROTTLE_STORE_DOWN:
+        app.add_exception_handler(store_down, _throttle_store_down)
 
     @app.exception_handler(DataError)
     async def _refused_value(request: Request, exc: DataError) -> JSONResponse:
