@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +15,7 @@ from mamori.backup_codes.service import remaining_codes
 from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
 from mamori.core.migrate import upgrade
+from mamori.core.terminal import safe_json, safe_text
 from mamori.recovery.cli import commands as recovery_commands
 from mamori.settings import Settings
 from mamori.support import cli as support_cli
@@ -67,12 +67,21 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
 ) -> None:
-    """Run the server. Migrations are applied and secrets created before it listens."""
+    """Run the server. Migrations are applied and secrets created before it listens.
+
+    Request line and headers: at most MAMORI_MAX_HEADER_BYTES (16 KiB; more gets 431),
+    complete within MAMORI_HEADER_TIMEOUT_SECONDS (10 s) of connecting or of the
+    request's first byte (else the connection is closed). It refuses to start when
+    the database records another throttle store (see `mamori throttle-store`)."""
     from mamori.observability.logs import logging_config
     from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 
     settings = Settings()
-    _prepare(settings).engine.dispose()
+    database = _prepare(settings)
+    try:
+        _agree_on_throttle_store(database, settings)
+    finally:
+        database.engine.dispose()
     typer.echo(
         f"mamori on http://{host}:{port} ({settings.env}, {settings.resolved_database_url.split('://')[0]})"
     )
@@ -89,10 +98,73 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=False,  # client IPs come from MAMORI_TRUSTED_PROXIES only
+        # Bounds on header size and header-send time (MAMORI_MAX_HEADER_BYTES,
+        # MAMORI_HEADER_TIMEOUT_SECONDS), which uvicorn's own protocols lack.
+        http="mamori.web.protocol:LimitedHttpProtocol",
         server_header=False,
         log_config=logging_config(settings.resolved_log_format),
         access_log=False,  # mamori.access writes it, with the route instead of the path
     )
+
+
+def _agree_on_throttle_store(database: Database, settings: Settings) -> None:
+    """Refuse to start with failure counters apart from the other instances' (see
+    core/deployment.py): a clear message and exit status 1."""
+    from mamori.core.clock import SystemClock
+    from mamori.core.deployment import (
+        ThrottleStoreMismatch,
+        agree_on_throttle_store,
+        throttle_store,
+    )
+
+    try:
+        with database.session() as db:
+            agree_on_throttle_store(db, SystemClock(), throttle_store(settings.redis_url))
+    except ThrottleStoreMismatch as mismatch:
+        typer.echo(
+            f"refusing to start: instances on this database keep their throttle counters "
+            f"(failed logins, second-factor guesses) in {mismatch.recorded}, but this one "
+            f"is configured for {mismatch.configured} (MAMORI_REDIS_URL). Each would count "
+            f"only its own failures, and every limit would double. Give every instance the "
+            f"same MAMORI_REDIS_URL; to move all of them to another store, stop them all "
+            f"and run `mamori throttle-store --switch` with the new setting.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
+@app.command("throttle-store")
+def throttle_store_command(
+    switch: Annotated[
+        bool, typer.Option("--switch", help="Record this configuration's store (audited)")
+    ] = False,
+) -> None:
+    """Where failure counters live: the one recorded for this database, and this
+    configuration's. Every instance must use the recorded one, or it refuses to start."""
+    from mamori.core.clock import SystemClock
+    from mamori.core.deployment import THROTTLE_STORE, DeploymentFact, throttle_store
+    from mamori.core.deployment import switch_throttle_store as record
+
+    settings = Settings()
+    configured = throttle_store(settings.redis_url)
+    database = _prepare(settings)
+    clock = SystemClock()
+    with database.session() as db:
+        if switch:
+            before = record(db, clock, configured)
+            record_event(
+                db,
+                clock,
+                "throttle_store.switched",
+                Origin.operator(),
+                before=before,
+                after=configured,
+            )
+            typer.echo(f"throttle store: {configured} (was {before or 'not recorded'})")
+            return
+        fact = db.get(DeploymentFact, THROTTLE_STORE)
+    typer.echo(f"recorded: {fact.value if fact else 'not yet (the first start records it)'}")
+    typer.echo(f"this configuration: {configured}")
 
 
 @app.command()
@@ -112,7 +184,7 @@ def list_users(limit: int = 50) -> None:
     with database.session() as db:
         for user in db.scalars(select(User).order_by(User.id).limit(limit)):
             state = "disabled" if user.disabled_at else "active"
-            typer.echo(f"{user.id}\t{user.username}\t{state}")
+            typer.echo(f"{user.id}\t{safe_text(user.username)}\t{state}")
 
 
 @users.command("show")
@@ -122,7 +194,7 @@ def show_user(username: str) -> None:
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
-            typer.echo(f"no account named {username!r}", err=True)
+            typer.echo(f"no account named '{safe_text(username)}'", err=True)
             raise typer.Exit(1)
         facts = {
             "id": user.id,
@@ -138,7 +210,7 @@ def show_user(username: str) -> None:
         left = remaining_codes(db, user.id)
         facts["backup_codes"] = "none" if left is None else f"yes, {left} remaining"
         for key, value in facts.items():
-            typer.echo(f"{key}: {value}")
+            typer.echo(f"{key}: {safe_text(value)}")
 
 
 @users.command("disable")
@@ -152,12 +224,12 @@ def disable_user(username: str) -> None:
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
-            typer.echo(f"no account named {username!r}", err=True)
+            typer.echo(f"no account named '{safe_text(username)}'", err=True)
             raise typer.Exit(1)
         user.disabled_at = clock.now()
         end_other_sessions(db, clock, Origin.operator(), user.id, keep=None)
         record_event(db, clock, "account.disabled", Origin.operator(), user_id=user.id)
-    typer.echo(f"{username} disabled; all sessions ended")
+    typer.echo(f"{safe_text(username)} disabled; all sessions ended")
 
 
 @users.command("enable")
@@ -168,11 +240,11 @@ def enable_user(username: str) -> None:
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
-            typer.echo(f"no account named {username!r}", err=True)
+            typer.echo(f"no account named '{safe_text(username)}'", err=True)
             raise typer.Exit(1)
         user.disabled_at = None
         record_event(db, SystemClock(), "account.enabled", Origin.operator(), user_id=user.id)
-    typer.echo(f"{username} enabled")
+    typer.echo(f"{safe_text(username)} enabled")
 
 
 @app.command()
@@ -189,7 +261,7 @@ def audit(
         if user is not None:
             found = accounts.find_by_username(db, user)
             if found is None:
-                typer.echo(f"no account named {user!r}", err=True)
+                typer.echo(f"no account named '{safe_text(user)}'", err=True)
                 raise typer.Exit(1)
             user_id = found.id
         for entry in recent_events(db, user_id=user_id, event=event, limit=limit):
@@ -203,11 +275,11 @@ def audit(
                 "details": entry.details,
             }
             if as_json:
-                typer.echo(json.dumps(row, ensure_ascii=False))
+                typer.echo(safe_json(row))
             else:
                 typer.echo(
                     f"{row['at']}  {entry.event:<28} {entry.outcome:<8} "
-                    f"user={entry.user_id} ip={entry.ip} {json.dumps(entry.details)}"
+                    f"user={entry.user_id} ip={safe_text(entry.ip)} {safe_json(entry.details)}"
                 )
 
 
@@ -255,13 +327,13 @@ def list_messages(
         for message in messages(db, status=status.value if status else None, limit=limit):
             facts = _message_facts(message)
             if as_json:
-                typer.echo(json.dumps(facts, ensure_ascii=False))
+                typer.echo(safe_json(facts))
                 continue
-            error = f"  last error: {message.last_error}" if message.last_error else ""
+            error = f"  last error: {safe_text(message.last_error)}" if message.last_error else ""
             typer.echo(
                 f"{message.id}\t{facts['created_at']}\t{message.status}\t{message.channel}\t"
                 f"{message.template or message.kind}\tattempts={message.attempts}\t"
-                f"{message.to}\t{message.subject}{error}"
+                f"{safe_text(message.to)}\t{safe_text(message.subject)}{error}"
             )
 
 
@@ -277,7 +349,7 @@ def show_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
             typer.echo(f"no message with id {message_id}", err=True)
             raise typer.Exit(1)
         for key, value in _message_facts(message).items():
-            typer.echo(f"{key}: {'' if value is None else value}")
+            typer.echo(f"{key}: {'' if value is None else safe_text(value)}")
 
 
 @outbox.command("retry")
@@ -296,7 +368,7 @@ def retry_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> N
         typer.echo(f"no message with id {message_id}", err=True)
         raise typer.Exit(1) from None
     except NotRetryable as refusal:
-        typer.echo(refusal.message(), err=True)
+        typer.echo(safe_text(refusal.message()), err=True)
         raise typer.Exit(1) from None
     when = (
         "the server's delivery worker sends it shortly"

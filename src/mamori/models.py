@@ -6,6 +6,7 @@ from mamori.backup_codes.models import BackupCode, BackupCodeSet
 from mamori.codes.models import SecurityCode
 from mamori.contact_details.models import PendingContactChange
 from mamori.core.db import Base
+from mamori.core.deployment import DeploymentFact
 from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
@@ -23,6 +24,7 @@ __all__ = [
     "BackupCode",
     "BackupCodeSet",
     "Base",
+    "DeploymentFact",
     "DisownedEvent",
     "LoginChallenge",
     "LoginSession",

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     default_locale: Literal["en", "ja"] = "en"
     default_phone_region: str = "JP"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # `mamori serve`: request line and headers together, and the time a client has to
+    # send them (from connecting, or from a kept-alive request's first byte).
+    max_header_bytes: int = Field(default=16 * 1024, ge=4 * 1024, le=1024 * 1024)
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300)
 
     # Delivery channels. Without a host / provider the outbox is the delivery (development).
     smtp_host: str | None = None

@@ -123,3 +123,20 @@ def test_after_signing_up_on_the_web_the_app_and_that_browser_are_both_known(cli
     api_log_in(client, IPHONE)
 
     assert subjects_to(client, MAIL).count(NEW_DEVICE) == 1
+
+
+def test_an_unknown_user_agent_is_never_quoted_in_the_alert(client):
+    """A User-Agent is whatever the client sends: quoted, it would put an attacker's words
+    ("click http://…") into a mail the owner trusts. Only a parsed name goes in."""
+    sign_up(client, email=MAIL)
+    api_log_in(client, ANDROID_APP)
+    hostile = "EvilBot/1.0 click http://phish.example"
+
+    token = api_log_in(client, hostile)
+
+    [mail] = [m for m in client.get("/dev/outbox").json() if m["subject"] == NEW_DEVICE]
+    for part in ("EvilBot", "phish", "click", "http://phish"):
+        assert part not in mail["body"]
+    assert "new device: Unknown device," in mail["body"]
+    sessions = client.get("/api/v1/me/sessions", headers=bearer(token)).json()["sessions"]
+    assert {s["device"] for s in sessions} == {"Android app", "Unknown device"}

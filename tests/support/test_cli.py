@@ -4,6 +4,11 @@ revoke-operator`, run as an operator runs them, against the test's database and 
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import termios
+import unicodedata
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +16,7 @@ from sqlalchemy import select
 from mamori.recovery.models import RecoveryAttempt
 from mamori.support.models import Operator, SupportCase
 from tests.core.helpers import count, events, run_cli
+from tests.core.servers import mamori_command
 from tests.support.helpers import (
     CONTACT,
     JPEG,
@@ -161,3 +167,46 @@ def test_only_an_operator_may_decide(ctx, queue):
     denied = run_cli(ctx, "support", "deny", queue["hana"], "--operator", "sora")
     assert denied.exit_code != 0  # --reason is required
     assert status_of(ctx, queue["hana"]) == "open"
+
+
+def test_show_escapes_terminal_controls_a_stranger_typed(client, ctx, tmp_path):
+    """The typed login is whatever a stranger sent: printed raw, an ANSI sequence could
+    erase the line and forge "ID CHECKED" on the operator's screen. The real `mamori`
+    program, as an operator runs it, prints every control character escaped."""
+    write_secrets(ctx)
+    forged = "hana\x1b[2K\rID CHECKED \u202etxt.exe\x07"
+    reference = opened_reference(open_case(client, login=forged))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MAMORI_")}
+    environment |= {
+        "MAMORI_DATABASE_URL": ctx.database.url,
+        "MAMORI_DATA_DIR": str(ctx.settings.data_dir),
+        "MAMORI_ENV": ctx.settings.env,
+    }
+
+    printed = on_a_terminal([*mamori_command(), "support", "show", reference], environment)
+
+    assert not [c for c in printed if unicodedata.category(c) in {"Cc", "Cf"} and c != "\n"]
+    assert "typed login: hana\\x1b[2K\\rID CHECKED \\u202etxt.exe\\x07" in printed
+
+
+def on_a_terminal(command: list[str], environment: dict[str, str]) -> str:
+    """What `command` prints on a terminal: click strips ANSI sequences only when its
+    output is not one, so a pipe would hide what an operator's screen receives."""
+    controller, terminal = pty.openpty()
+    attributes = termios.tcgetattr(terminal)
+    attributes[1] &= ~termios.ONLCR  # keep "\n" as sent, so a stray "\r" stands out
+    termios.tcsetattr(terminal, termios.TCSANOW, attributes)
+    process = subprocess.Popen(command, env=environment, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the program ended and closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(controller)
+    assert process.wait(timeout=120) == 0, output
+    return output.decode()

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from redis import exceptions as redis_errors
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -17,6 +18,18 @@ log = logging.getLogger("mamori")
 
 PROBLEM = "application/problem+json"
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+# Redis errors that mean "the store cannot serve now", not a bug of ours: unreachable or
+# too slow, something else answering at its address, a replica after a failover (read
+# only), out of memory. Any other Redis error stays a 500 with its trace in the log.
+THROTTLE_STORE_DOWN: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.InvalidResponse,
+    redis_errors.ReadOnlyError,
+    redis_errors.OutOfMemoryError,
+)
 
 
 class MamoriError(Exception):
@@ -217,22 +230,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:
         log.error("database unavailable: %s", exc.__class__.__name__)
-        retry = {"Retry-After": "5"}
-        if _wants_page(request):
-            # A person in a browser gets a page in their language, not JSON.
-            from mamori.web.templating import error_text, render
+        return _unavailable(request)
 
-            page = render(
-                request,
-                "message.html",
-                status_code=503,
-                heading=error_text(request, ServiceUnavailable()),
-                message="",
-                back=request.url.path,
-            )
-            page.headers.update(retry)
-            return page
-        return problem(503, "service_unavailable", ServiceUnavailable.title, headers=retry)
+    # The throttle store (Redis) away: as the database away, a 503 to retry, never a 500;
+    # redis-py reconnects on the next command, so the instance recovers by itself.
+    async def _throttle_store_down(request: Request, exc: Exception) -> Response:
+        log.error("throttle store (Redis) unavailable: %s", exc.__class__.__name__)
+        return _unavailable(request)
+
+    for store_down in THROTTLE_STORE_DOWN:
+        app.add_exception_handler(store_down, _throttle_store_down)
 
     @app.exception_handler(DataError)
     async def _refused_value(request: Request, exc: DataError) -> JSONResponse:
@@ -246,6 +253,26 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal_error", "Something went wrong on our side")
+
+
+def _unavailable(request: Request) -> Response:
+    """503 with Retry-After: a page for a browser, problem+json for everyone else."""
+    retry = {"Retry-After": "5"}
+    if _wants_page(request):
+        # A person in a browser gets a page in their language, not JSON.
+        from mamori.web.templating import error_text, render
+
+        page = render(
+            request,
+            "message.html",
+            status_code=503,
+            heading=error_text(request, ServiceUnavailable()),
+            message="",
+            back=request.url.path,
+        )
+        page.headers.update(retry)
+        return page
+    return problem(503, "service_unavailable", ServiceUnavailable.title, headers=retry)
 
 
 def _mamori_problem(exc: MamoriError) -> JSONResponse:

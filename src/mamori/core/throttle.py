@@ -118,8 +118,19 @@ return failures
 class RedisCounters:
     def __init__(self, url: str, clock: Clock, prefix: str = "mamori:throttle:") -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        # Bounded waits, one retry (a pooled connection Redis dropped on a restart): when
+        # Redis is away, requests get a 503 (core/errors.py) within 2 s, not a hang, and
+        # /readyz (3 s) learns it is Redis.
+        self._redis = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=1,
+            socket_timeout=1,
+            retry=Retry(NoBackoff(), 1),
+        )
         self._clock = clock
         self._prefix = prefix
         self._add = self._redis.register_script(_ADD_FAILURE)
@@ -223,3 +234,10 @@ def make_counters(redis_url: str | None, clock: Clock) -> Counters:
     if redis_url:
         return RedisCounters(redis_url, clock)
     return DatabaseCounters(clock)
+
+
+def reach_store(counters: Counters) -> None:
+    """Raise unless the counters' store answers (for /readyz). Database counters live in
+    the database, which /readyz checks anyway."""
+    if isinstance(counters, RedisCounters):
+        counters._redis.ping()

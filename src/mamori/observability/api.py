@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from mamori.context import Context
 from mamori.core.errors import NotAuthenticated, NotFound, ServiceUnavailable
+from mamori.core.throttle import reach_store
 from mamori.observability.metrics import CONTENT_TYPE, exposition
 
 router = APIRouter(include_in_schema=False)
@@ -30,9 +31,13 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when a query reaches the database; otherwise 503 problem+json."""
+    """Ready when a query reaches the database and, with Redis, Redis answers a PING;
+    otherwise 503 problem+json."""
     try:
         await asyncio.wait_for(asyncio.shield(_probe(request)), READY_TIMEOUT_SECONDS)
+    except ThrottleStoreUnreachable as exc:
+        log.warning("not ready: throttle store not reachable (%s)", type(exc.__cause__).__name__)
+        raise ServiceUnavailable("The throttle store (Redis) is not reachable") from None
     except Exception as exc:  # any failure means "not ready"; the reason goes to the log
         log.warning("not ready: database not reachable (%s)", type(exc).__name__)
         raise ServiceUnavailable("The database is not reachable") from None
@@ -53,6 +58,14 @@ def _probe(request: Request) -> asyncio.Future[None]:
 def _ping(ctx: Context) -> None:
     with ctx.database.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+    try:
+        reach_store(ctx.throttle.counters)
+    except Exception as exc:
+        raise ThrottleStoreUnreachable from exc
+
+
+class ThrottleStoreUnreachable(Exception):
+    """Redis, where the failure counters are, does not answer."""
 
 
 @router.get("/metrics")

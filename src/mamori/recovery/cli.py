@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -10,6 +9,7 @@ from sqlalchemy import select
 
 from mamori.accounts.models import User
 from mamori.audit.service import Origin
+from mamori.core.terminal import safe_json, safe_text
 from mamori.recovery.models import HOLDING, OPEN, RecoveryAttempt
 from mamori.recovery.service import apply_due_recoveries
 from mamori.settings import Settings
@@ -46,10 +46,11 @@ def list_recoveries(
                 "removes_second_factor": attempt.removes_second_factor,
             }
             if as_json:
-                typer.echo(json.dumps(row, ensure_ascii=False))
+                typer.echo(safe_json(row))
             else:
                 typer.echo(
-                    f"{row['id']}  {username:<30} {attempt.state:<8} started {row['started_at']}"
+                    f"{row['id']}  {safe_text(username):<30} {attempt.state:<8} "
+                    f"started {row['started_at']}"
                     + (
                         f"  takes effect {row['takes_effect_at']}"
                         if attempt.takes_effect_at

@@ -58,13 +58,14 @@ def parse_device(user_agent: str | None) -> Device:
 
 
 def describe_device(user_agent: str | None, gettext: Callable[..., str] | None = None) -> str:
-    """ "Chrome on Windows", in the reader's language when a translator is given."""
+    """ "Chrome on Windows", in the reader's language when a translator is given; only
+    names from the lists above, never text from the User-Agent."""
     _ = gettext or (lambda message, **values: message % values if values else message)
     device = parse_device(user_agent)
     if device.browser and device.system:
         return _("%(browser)s on %(system)s", browser=device.browser, system=device.system)
     if device.browser or device.system:
         return str(device.browser or device.system)
-    if user_agent:
-        return user_agent[:40]
+    # Never the User-Agent itself: the client writes it, and quoted in an alert it would
+    # put a stranger's words ("click http://…") into a message the owner trusts.
     return _("Unknown device")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from mamori.accounts.service import find_by_username
 from mamori.audit.service import Origin
 from mamori.context import Context
 from mamori.core.errors import MamoriError
+from mamori.core.terminal import safe_json, safe_text
 from mamori.settings import Settings
 from mamori.support import service
 from mamori.support.models import STATUSES
@@ -49,7 +49,7 @@ def _unit_of_work() -> Iterator[tuple[Session, Context]]:
 def _account(db: Session, username: str) -> User:
     user = find_by_username(db, username)
     if user is None:
-        typer.echo(f"no account named {username!r}", err=True)
+        typer.echo(f"no account named '{safe_text(username)}'", err=True)
         raise typer.Exit(1)
     return user
 
@@ -58,14 +58,15 @@ def grant_operator(username: str) -> None:
     """Let an account work the support queue (pages and commands)."""
     with _unit_of_work() as (db, ctx):
         changed = service.grant_operator(db, ctx, ORIGIN, _account(db, username), granted_by="cli")
-    typer.echo(f"{username} is an operator" + ("" if changed else " already"))
+    typer.echo(f"{safe_text(username)} is an operator" + ("" if changed else " already"))
 
 
 def revoke_operator(username: str) -> None:
     """Take the support queue away from an account."""
     with _unit_of_work() as (db, ctx):
         changed = service.revoke_operator(db, ctx, ORIGIN, _account(db, username), revoked_by="cli")
-    typer.echo(f"{username} is no longer an operator" if changed else f"{username} was not one")
+    name = safe_text(username)
+    typer.echo(f"{name} is no longer an operator" if changed else f"{name} was not one")
 
 
 @support.command("list")
@@ -91,11 +92,12 @@ def list_cases(
             "decided_at": case.decided_at.isoformat() if case.decided_at else None,
         }
         if as_json:
-            typer.echo(json.dumps(row, ensure_ascii=False))
+            typer.echo(safe_json(row))
         else:
             typer.echo(
                 f"{case.reference}  {case.status:<8} {case.created_at:%Y-%m-%d %H:%M}  "
-                f"account={case.account or '-'}  contact={case.contact_masked}  files={case.files}"
+                f"account={safe_text(case.account or '-')}  "
+                f"contact={safe_text(case.contact_masked)}  files={case.files}"
             )
 
 
@@ -130,23 +132,25 @@ def show_case(
     typer.echo(f"reference: {summary.reference}")
     typer.echo(f"status: {summary.status}")
     typer.echo(f"opened: {summary.created_at.isoformat()}")
-    typer.echo(f"account: {summary.account or '- (no matching account)'}")
-    typer.echo(f"typed login: {case.login}")
-    typer.echo(f"contact e-mail: {case.contact_email}")
+    typer.echo(f"account: {safe_text(summary.account or '- (no matching account)')}")
+    typer.echo(f"typed login: {safe_text(case.login)}")
+    typer.echo(f"contact e-mail: {safe_text(case.contact_email)}")
     if summary.decided_at:
-        typer.echo(f"decided: {summary.decided_at.isoformat()} by {case.decided_by or '-'}")
+        decided_by = safe_text(case.decided_by or "-")
+        typer.echo(f"decided: {summary.decided_at.isoformat()} by {decided_by}")
     if case.decision:
-        typer.echo(f"note: {case.decision}")
+        typer.echo(f"note: {safe_text(case.decision)}")
     typer.echo("what happened:")
     for line in case.what_happened.splitlines():
-        typer.echo(f"  {line}")
+        typer.echo(f"  {safe_text(line)}")
     typer.echo(f"files: {len(case.evidence)}")
     for file in case.evidence:
         typer.echo(
-            f"  {file.position + 1}. {file.filename}  {file.content_type}  {file.size} bytes"
+            f"  {file.position + 1}. {safe_text(file.filename)}  {safe_text(file.content_type)}  "
+            f"{file.size} bytes"
         )
     for target in saved:
-        typer.echo(f"saved {target}")
+        typer.echo(f"saved {safe_text(target)}")
 
 
 @support.command("approve")
