@@ -9,6 +9,7 @@ from mamori.core.db import Base
 from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
+from mamori.notifications.quotas import SendQuotaRow
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.security.models import DisownedEvent, SecurityState
 from mamori.sessions.models import LoginSession
@@ -34,6 +35,7 @@ __all__ = [
     "RecoveryProof",
     "SecurityCode",
     "SecurityState",
+    "SendQuotaRow",
     "SupportCase",
     "SupportEvidence",
     "ThrottleCounter",

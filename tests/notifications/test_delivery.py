@@ -323,6 +323,7 @@ def test_a_text_that_is_not_a_code_is_queued_and_retried_through_the_sms_provide
                 user_id=None,
                 kind="alert",
             )
+            assert message is not None
             queued = message.id
         assert stored(ctx, queued).status == "pending"
         assert provider.texts == []
