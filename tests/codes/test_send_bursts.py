@@ -162,6 +162,32 @@ def test_twenty_contact_confirmation_sends_at_once_text_one_code(bursts: httpx.C
     assert_one_sent(answers)
 
 
+def test_twenty_support_cases_at_once_open_only_the_three_a_day_allows(bursts: httpx.Client):
+    case = {
+        "login": "hana",
+        "contact_email": f"helper-{secrets.token_hex(3)}@example.net",
+        "what_happened": "I lost my phone and cannot get in.",
+    }
+    answers = fire(bursts, "/api/v1/recovery/support-cases", case)
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [202] * 3 + [429] * (BURST - 3), f"{statuses.count(202)} opened"
+    acknowledgements = [
+        m for m in bursts.get("/dev/outbox").json() if m["to"] == case["contact_email"]
+    ]
+    assert len(acknowledgements) == 3
+
+
+def test_twenty_trusted_contact_asks_at_once_count_five(bursts: httpx.Client):
+    started = bursts.post("/api/v1/recovery", json={"login": "hana"})
+    path = f"/api/v1/recovery/{started.json()['recovery']}/trusted-contacts"
+
+    answers = fire(bursts, path, {"usernames": ["aiko"]})
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [202] * 5 + [429] * (BURST - 5), f"{statuses.count(202)} asked"
+
+
 # --- finding 4: alerts count against the SMS cap ---------------------------------------------
 
 
