@@ -11,26 +11,43 @@ reservation reserves nothing.
 PostgreSQL: the reservation commits in its own short transaction, so the rows (the
 global SMS cap among them) stay locked for a statement, not for a request that hands a
 code to the SMS provider; a send that then fails still counts, as it should (a provider
-that timed out may have texted). SQLite: in the caller's transaction, in a savepoint:
-BEGIN IMMEDIATE already makes it the one writer, and a second connection would wait on
-the caller's own write lock. Quotas live in the database whether or not Redis keeps the
-failure counters: the reservation must be atomic with nothing else in between.
+that timed out may have texted). That transaction runs on a small pool of its own: a
+request already holds a connection of the main pool, and were it to wait for a second
+one there, a burst that took every connection would wait on itself. SQLite: in the
+caller's transaction, in a savepoint: BEGIN IMMEDIATE already makes it the one writer,
+and a second connection would wait on the caller's own write lock.
+
+Quotas live in the database whether or not Redis keeps the failure counters: one
+transaction makes a reservation all or nothing.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, Integer, String, and_, case, or_, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    String,
+    and_,
+    case,
+    create_engine,
+    event,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mamori.core.clock import Clock
 from mamori.core.crypto import Keyring
-from mamori.core.db import Base, UTCDateTime
+from mamori.core.db import CONNECT_TIMEOUT_SECONDS, Base, UTCDateTime
 from mamori.core.errors import TooManyAttempts
 from mamori.observability.metrics import count_throttled
 from mamori.settings import Settings
@@ -87,12 +104,34 @@ def reserve_sends(db: Session, clock: Clock, slots: Sequence[Slot]) -> None:
     ordered = sorted(set(slots), key=lambda slot: _key(*slot))  # one lock order: no deadlock
     bind = db.get_bind()
     if bind.dialect.name == "postgresql" and isinstance(bind, Engine):
-        with bind.begin() as connection:
+        with _reservations_pool(bind).begin() as connection:
             _reserve_all(connection, "postgresql", clock, ordered)
         return
     with db.begin_nested():
         _reserve_all(db, bind.dialect.name, clock, ordered)
     db.expire_all()  # the upserts bypassed the identity map
+
+
+_POOLS: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+_POOLS_LOCK = threading.Lock()
+
+
+def _reservations_pool(engine: Engine) -> Engine:
+    with _POOLS_LOCK:
+        pool = _POOLS.get(engine)
+        if pool is None:
+            url = engine.url
+            timeout = (
+                {}
+                if "connect_timeout" in url.query
+                else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+            )
+            pool = create_engine(
+                url, pool_size=2, max_overflow=8, pool_pre_ping=True, connect_args=timeout
+            )
+            _POOLS[engine] = pool
+            event.listen(engine, "engine_disposed", lambda _: pool.dispose())
+        return pool
 
 
 def _reserve_all(
