@@ -180,7 +180,7 @@ def send_sms(
         template=template,
     )
     if held_seconds is not None:
-        _hold_until_the_cap_frees(db, ctx, message, body, held_seconds)
+        _hold_until_the_cap_frees(db, ctx, message, body, held_seconds, origin)
         return message
     _send_or_queue(db, ctx, message, body, kind, secret, origin, in_background)
     return message
@@ -216,7 +216,12 @@ def _divert_to_email(
 
 
 def _hold_until_the_cap_frees(
-    db: Session, ctx: Context, message: OutboxMessage, body: str, seconds: int
+    db: Session,
+    ctx: Context,
+    message: OutboxMessage,
+    body: str,
+    seconds: int,
+    origin: Origin | None,
 ) -> None:
     """Pending, due when the cap frees; the worker reserves a slot again before sending."""
     count_sms_held(message.kind, "waiting")
@@ -229,7 +234,7 @@ def _hold_until_the_cap_frees(
         db,
         ctx.clock,
         "delivery.sms_held",
-        Origin(),
+        origin or Origin(),
         user_id=message.user_id,
         outcome="failure",
         kind=message.kind,
