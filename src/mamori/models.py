@@ -10,6 +10,7 @@ from mamori.core.deployment import DeploymentFact
 from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
+from mamori.notifications.quotas import SendQuotaRow
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.security.models import DisownedEvent, SecurityState
 from mamori.sessions.models import LoginSession
@@ -36,6 +37,7 @@ __all__ = [
     "RecoveryProof",
     "SecurityCode",
     "SecurityState",
+    "SendQuotaRow",
     "SupportCase",
     "SupportEvidence",
     "ThrottleCounter",

@@ -101,7 +101,9 @@ class Settings(BaseSettings):
     security_code_sends_per_binding: int = Field(default=5, ge=1)
     security_code_sends_per_destination_hour: int = Field(default=10, ge=1)
     security_code_sends_per_ip_hour: int = Field(default=30, ge=1)
-    sms_sends_per_hour: int = Field(default=1000, ge=1)  # all numbers together: SMS pumping
+    # Every text, security codes and alerts, all numbers together (SMS pumping); an alert
+    # over it goes by e-mail, or waits in the outbox when the account has no e-mail.
+    sms_sends_per_hour: int = Field(default=1000, ge=1)
 
     # "Can't log in?" recovery (NIST SP 800-63B-4 §4.2).
     recovery_attempt_hours: int = Field(default=24, ge=1, le=72)

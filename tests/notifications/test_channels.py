@@ -207,7 +207,7 @@ def test_a_text_goes_to_the_provider_with_basic_auth_and_twilio_form_fields(ctx)
             sent = send_sms(db, texter, to="+819012345678", body="テスト 123456", user_id=None)
     assert provider.rejected_auth == 0
     assert provider.texts == [{"To": "+819012345678", "From": SENDER, "Body": "テスト 123456"}]
-    assert sent.status == "sent"
+    assert sent is not None and sent.status == "sent"
     assert sent.provider_ref is not None and sent.provider_ref.startswith("SM")
 
 

@@ -323,6 +323,7 @@ def test_a_text_that_is_not_a_code_is_queued_and_retried_through_the_sms_provide
                 user_id=None,
                 kind="alert",
             )
+            assert message is not None
             queued = message.id
         assert stored(ctx, queued).status == "pending"
         assert provider.texts == []
@@ -335,3 +336,34 @@ def test_a_text_that_is_not_a_code_is_queued_and_retried_through_the_sms_provide
     sent = stored(ctx, queued)
     assert sent.status == "sent"
     assert sent.provider_ref is not None and sent.provider_ref.startswith("SM")
+
+
+def test_alerts_over_the_sms_cap_wait_and_go_out_as_the_cap_frees(
+    ctx: Context, clock: MovableClock
+):
+    """Finding 4 of issue 16: with no e-mail to divert them to, texts over the cap wait in
+    the outbox; the worker takes a slot under the cap before each hand-over."""
+    with sms_provider() as provider:
+        texting = configured(ctx, sms_sends_per_hour=1, **provider_settings(provider))
+        queued = []
+        for body in ("first alert", "second alert", "third alert"):
+            with texting.database.session() as db:
+                message = send_sms(
+                    db, texting, to="+819012345678", body=body, user_id=None, kind="alert"
+                )
+                assert message is not None
+                queued.append(message.id)
+        assert deliver_pending(texting) == DeliveryCounts(sent=1)
+        assert provider.bodies_to("+819012345678") == ["first alert"]
+        assert [stored(ctx, m).status for m in queued[1:]] == ["pending", "pending"]
+
+        clock.advance(minutes=59)
+        assert deliver_pending(texting) == DeliveryCounts()  # not due before the cap frees
+        clock.advance(minutes=2)
+        # One slot in the new hour: the second goes, the third waits for the next.
+        assert deliver_pending(texting) == DeliveryCounts(sent=1, held=1)
+        assert provider.bodies_to("+819012345678") == ["first alert", "second alert"]
+        clock.advance(minutes=61)
+        assert deliver_pending(texting) == DeliveryCounts(sent=1)
+    assert provider.bodies_to("+819012345678") == ["first alert", "second alert", "third alert"]
+    assert stored(ctx, queued[2]).attempts == 1  # waiting spent no delivery attempt

@@ -130,6 +130,7 @@ def test_no_security_code_ever_reaches_the_operators_screen(ctx: Context, clock:
             sent = send_sms(
                 db, texting, to="+819012345678", body="Code 482916", user_id=None, secret="482916"
             )
+            assert sent is not None
             sent_id = sent.id
         provider.mode = "error"
         clock.advance(seconds=1)

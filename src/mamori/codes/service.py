@@ -15,7 +15,9 @@ The rules (DESIGN.md, ASVS 6.5 / 6.6, NIST SP 800-63B-4):
 - A right code works once: one conditional UPDATE, counted only when one row changed.
   Typing it again answers `code_already_used`.
 - Sends are throttled per binding (a short wait between resends, a few per hour), per
-  destination and per IP, and all SMS together have an hourly cap (SMS pumping).
+  destination and per IP, and all SMS together have an hourly cap (SMS pumping). Each
+  quota's slot is reserved atomically before the code is made: twenty sends at once
+  text one code.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import math
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
@@ -46,8 +49,8 @@ from mamori.core.errors import (
     InvalidRequest,
     TooManyAttempts,
 )
-from mamori.core.throttle import Policy
 from mamori.notifications.errors import DeliveryFailed
+from mamori.notifications.quotas import SendQuota, Slot, reserve_sends, sms_slots
 from mamori.notifications.service import send_email, send_sms
 from mamori.settings import Settings
 
@@ -74,24 +77,11 @@ class SentCode:
     message_id: int
 
 
-@dataclass(frozen=True)
-class SendQuota(Policy):
-    """Sends, not failures: `free` per window, `cooldown` between two, then wait the window."""
-
-    cooldown: timedelta = timedelta(0)
-
-    def delay_after(self, failures: int) -> timedelta | None:
-        if failures >= self.free:
-            return self.window
-        return self.cooldown if self.cooldown > timedelta(0) else None
-
-
 def binding_quota(settings: Settings) -> SendQuota:
     return SendQuota(
         name="code-send-binding",
         window=timedelta(hours=1),
-        free=settings.security_code_sends_per_binding,
-        max_delay=timedelta(hours=1),
+        limit=settings.security_code_sends_per_binding,
         cooldown=timedelta(seconds=settings.security_code_resend_seconds),
     )
 
@@ -100,8 +90,7 @@ def destination_quota(settings: Settings) -> SendQuota:
     return SendQuota(
         name="code-send-destination",
         window=timedelta(hours=1),
-        free=settings.security_code_sends_per_destination_hour,
-        max_delay=timedelta(hours=1),
+        limit=settings.security_code_sends_per_destination_hour,
     )
 
 
@@ -109,17 +98,7 @@ def ip_quota(settings: Settings) -> SendQuota:
     return SendQuota(
         name="code-send-ip",
         window=timedelta(hours=1),
-        free=settings.security_code_sends_per_ip_hour,
-        max_delay=timedelta(hours=1),
-    )
-
-
-def sms_quota(settings: Settings) -> SendQuota:
-    return SendQuota(
-        name="sms-send-all",
-        window=timedelta(hours=1),
-        free=settings.sms_sends_per_hour,
-        max_delay=timedelta(hours=1),
+        limit=settings.security_code_sends_per_ip_hour,
     )
 
 
@@ -145,6 +124,7 @@ def send_security_code(
     deliver: bool = True,
     fail_quietly: bool = False,
     in_background: bool = False,
+    also_counts_against: Sequence[Slot] = (),
 ) -> SentCode:
     """Send a new code for `binding` to `destination` (E.164 for SMS), replacing any older one.
 
@@ -158,13 +138,21 @@ def send_security_code(
     `fail_quietly=True` (recovery) keeps a failed delivery from the caller in the same
     way: it is audited and the outbox row marked failed, the answer is as if sent.
     `in_background=True` (recovery) leaves the hand-over to the delivery worker, so a
-    real send takes no longer than a withheld one."""
+    real send takes no longer than a withheld one.
+    `also_counts_against`: the caller's own quotas, reserved with the code's own in one go.
+
+    Every quota is reserved before the code is made (notifications/quotas.py): of twenty
+    sends at once, one gets the slot. A failed send still counts: a provider that timed
+    out may have texted anyway."""
     _check_request(purpose, binding, channel, destination)
     digest_of_binding = _binding_digest(ctx, purpose, binding)
-    quotas = _quotas(ctx, origin, channel, destination, purpose, binding)
-    _refuse_when_resting_or_throttled(
-        db, ctx, origin, digest_of_binding, quotas, user_id, purpose, channel
-    )
+    _refuse_when_resting(db, ctx, origin, digest_of_binding, purpose, channel)
+    slots = [*_quotas(ctx, origin, channel, destination, purpose, binding), *also_counts_against]
+    try:
+        reserve_sends(db, ctx.clock, slots)
+    except TooManyAttempts:
+        _audit_refused(db, ctx, origin, user_id, purpose, channel, "throttled")
+        raise
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     lifetime = code_lifetime(ctx.settings, channel, purpose)
     try:
@@ -189,10 +177,6 @@ def send_security_code(
         if not fail_quietly:
             raise
         message_id = 0
-    finally:
-        # A failed send still counts: a provider that timed out may have texted anyway.
-        for policy, subject in quotas:
-            ctx.throttle.record_failure(db, policy, subject)
     now = ctx.clock.now()
     _store_code(
         db,
@@ -309,13 +293,11 @@ def _check_request(purpose: str, binding: str, channel: str, destination: str) -
         raise InvalidRequest()
 
 
-def _refuse_when_resting_or_throttled(
+def _refuse_when_resting(
     db: Session,
     ctx: Context,
     origin: Origin,
     binding_digest: str,
-    quotas: list[tuple[Policy, str]],
-    user_id: int | None,
     purpose: str,
     channel: Channel,
 ) -> None:
@@ -324,12 +306,6 @@ def _refuse_when_resting_or_throttled(
         _audit_refused(db, ctx, origin, current.user_id, purpose, channel, "attempts_used")
         wait = current.sent_at + DEAD_BINDING_REST - ctx.clock.now()
         raise TooManyAttempts(math.ceil(wait.total_seconds()))
-    try:
-        for policy, subject in quotas:
-            ctx.throttle.check(db, policy, subject)
-    except TooManyAttempts:
-        _audit_refused(db, ctx, origin, user_id, purpose, channel, "throttled")
-        raise
 
 
 def _dead(ctx: Context, row: SecurityCode) -> bool:
@@ -355,10 +331,10 @@ def _code_for(db: Session, binding_digest: str) -> SecurityCode | None:
 
 def _quotas(
     ctx: Context, origin: Origin, channel: Channel, destination: str, purpose: str, binding: str
-) -> list[tuple[Policy, str]]:
+) -> list[Slot]:
     settings, keyring = ctx.settings, ctx.keyring
-    # Subjects are digests: the throttle table holds no address, number or challenge id.
-    quotas: list[tuple[Policy, str]] = [
+    # Subjects are digests: the quota table holds no address, number or challenge id.
+    quotas: list[Slot] = [
         (binding_quota(settings), keyring.keyed_digest("throttle-binding", purpose, binding)[:32]),
         (
             destination_quota(settings),
@@ -366,8 +342,8 @@ def _quotas(
         ),
         (ip_quota(settings), origin.ip or "unknown"),
     ]
-    if channel == "sms":
-        quotas.append((sms_quota(settings), "all"))
+    if channel == "sms":  # what every text counts against, reserved here with the rest
+        quotas.extend(sms_slots(settings, keyring, destination, "code"))
     return quotas
 
 
@@ -404,7 +380,9 @@ def _send(
                 secret=code,
                 origin=origin,
                 in_background=in_background,
+                reserved=True,
             )
+            assert message is not None  # reserved: never held back
         else:
             text = email_text(
                 code=code, purpose=purpose, minutes=minutes, locale=message_locale(locale)

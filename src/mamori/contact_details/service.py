@@ -43,7 +43,6 @@ from mamori.accounts.service import (
 from mamori.audit.service import Origin, record_event
 from mamori.codes.service import (
     Channel,
-    SendQuota,
     mask_destination,
     send_security_code,
     verify_security_code,
@@ -53,6 +52,7 @@ from mamori.contact_details.models import PendingContactChange
 from mamori.context import Context
 from mamori.core.i18n import translator
 from mamori.notifications.errors import DeliveryFailed
+from mamori.notifications.quotas import SendQuota
 from mamori.notifications.service import alert_user, send_sms
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import require_recent_reauthentication
@@ -208,8 +208,7 @@ def account_quota() -> SendQuota:
     return SendQuota(
         name="contact-code-account",
         window=timedelta(hours=1),
-        free=SENDS_PER_ACCOUNT_HOUR,
-        max_delay=timedelta(hours=1),
+        limit=SENDS_PER_ACCOUNT_HOUR,
     )
 
 
@@ -218,8 +217,6 @@ def _send_code(
 ) -> None:
     """Send first, remember after: a refused send (throttled, undeliverable) leaves the
     pending change as it was."""
-    quota, subject = account_quota(), f"user:{user.id}"
-    ctx.throttle.check(db, quota, subject)
     send_security_code(
         db,
         ctx,
@@ -230,8 +227,8 @@ def _send_code(
         channel=CHANNEL[kind],
         destination=address,
         locale=user.locale,
+        also_counts_against=[(account_quota(), f"user:{user.id}")],
     )
-    ctx.throttle.record_failure(db, quota, subject)
     _remember_pending(db, ctx, user.id, kind, address)
 
 

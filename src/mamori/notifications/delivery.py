@@ -33,8 +33,10 @@ from sqlalchemy.orm import Session
 
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
+from mamori.core.errors import TooManyAttempts
 from mamori.notifications.channels import ChannelError, channel_configured, hand_over
 from mamori.notifications.models import FAILED, OUTBOX_ONLY, PENDING, SENDING, SENT, OutboxMessage
+from mamori.notifications.quotas import reserve_sends, sms_slots
 from mamori.observability.metrics import count_delivery_failure
 
 log = logging.getLogger("mamori.notifications")
@@ -44,6 +46,9 @@ log = logging.getLogger("mamori.notifications")
 LEASE = timedelta(minutes=5)
 LONGEST_WAIT = timedelta(hours=1)
 WORKER = Origin(user_agent="mamori delivery worker")
+# `last_error` of an alert the SMS cap held back (notifications/service.py send_sms): it
+# has no slot yet, so the worker reserves one before the hand-over, or waits again.
+HELD_BY_SMS_CAP = "held: the hourly SMS cap was reached"
 
 # Set when a unit of work that queued a message commits: the worker in this process
 # wakes at once instead of at its next poll. Other processes find it by polling.
@@ -56,10 +61,11 @@ class DeliveryCounts:
     retrying: int = 0  # failed this time, pending again at next_attempt_at
     failed: int = 0  # given up after MAMORI_DELIVERY_MAX_ATTEMPTS
     kept: int = 0  # development without a channel: the outbox is the delivery
+    held: int = 0  # an alert the SMS cap still holds: pending again when it frees
 
     @property
     def handled(self) -> int:
-        return self.sent + self.retrying + self.failed + self.kept
+        return self.sent + self.retrying + self.failed + self.kept + self.held
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Claim:
     kind: str
     template: str | None
     user_id: int | None
+    held: bool = False  # held by the SMS cap: needs a slot before it is sent
 
 
 def deliver_pending(ctx: Context, limit: int = 20) -> DeliveryCounts:
@@ -147,21 +154,25 @@ def _claim(ctx: Context, message_id: int, seen_attempts: int) -> Claim | None:
                 OutboxMessage.template,
                 OutboxMessage.user_id,
                 OutboxMessage.sealed_body,
+                OutboxMessage.last_error,
             )
             .execution_options(synchronize_session=False)
         ).one_or_none()
     if row is None:
         return None
-    attempt, channel, to, subject, body, kind, template, user_id, sealed = row
+    attempt, channel, to, subject, body, kind, template, user_id, sealed, last_error = row
     if sealed:
         body = ctx.keyring.unseal(sealed, sealed_context(message_id))
-    return Claim(message_id, attempt, channel, to, subject, body, kind, template, user_id)
+    held = channel == "sms" and last_error == HELD_BY_SMS_CAP
+    return Claim(message_id, attempt, channel, to, subject, body, kind, template, user_id, held)
 
 
 def _deliver(ctx: Context, claim: Claim) -> str:
     settings = ctx.settings
     if claim.attempt > settings.delivery_max_attempts:
         return _retry_or_give_up(ctx, claim, "the worker stopped during the last attempt")
+    if claim.held and not _reserve_text(ctx, claim):
+        return "held"
     if settings.development and not channel_configured(settings, claim.channel):
         _finish(
             ctx, claim, status=OUTBOX_ONLY, claimed_at=None, next_attempt_at=None, sealed_body=None
@@ -193,6 +204,25 @@ def _deliver(ctx: Context, claim: Claim) -> str:
     ):
         log.warning("message %s was sent after its lease ran out: it may arrive twice", claim.id)
     return "sent"
+
+
+def _reserve_text(ctx: Context, claim: Claim) -> bool:
+    """A slot under the SMS cap for a held alert; else it waits again (no attempt spent)."""
+    try:
+        with ctx.database.session() as db:
+            reserve_sends(db, ctx.clock, sms_slots(ctx.settings, ctx.keyring, claim.to, claim.kind))
+    except TooManyAttempts as refused:
+        _finish(
+            ctx,
+            claim,
+            status=PENDING,
+            attempts=claim.attempt - 1,
+            claimed_at=None,
+            next_attempt_at=ctx.clock.now() + timedelta(seconds=refused.retry_after_seconds),
+        )
+        return False
+    _finish(ctx, claim, status=SENDING, last_error=None)
+    return True
 
 
 def _retry_or_give_up(ctx: Context, claim: Claim, reason: str) -> str:

@@ -26,17 +26,24 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from mamori.accounts.models import User
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.clock import Clock
+from mamori.core.errors import TooManyAttempts
 from mamori.core.i18n import translator
 from mamori.notifications.channels import NO_CHANNEL, ChannelError, channel_configured, hand_over
-from mamori.notifications.delivery import sealed_context, wake_worker_after_commit
+from mamori.notifications.delivery import (
+    HELD_BY_SMS_CAP,
+    sealed_context,
+    wake_worker_after_commit,
+)
 from mamori.notifications.errors import (
     DeliveryFailed,
     DeliveryNotConfigured,
@@ -51,6 +58,8 @@ from mamori.notifications.models import (
     STATUSES,
     OutboxMessage,
 )
+from mamori.notifications.quotas import reserve_sends, sms_slots
+from mamori.observability.metrics import count_sms_held
 from mamori.security.links import wasnt_me_url
 
 log = logging.getLogger("mamori.notifications")
@@ -138,8 +147,27 @@ def send_sms(
     origin: Origin | None = None,
     template: str | None = None,
     in_background: bool = False,
-) -> OutboxMessage:
-    """Record the text message and queue it; a code is sent at once. `to` is E.164."""
+    reserved: bool = False,
+) -> OutboxMessage | None:
+    """Record the text message and queue it; a code is sent at once. `to` is E.164.
+
+    Every text counts against the hourly cap of all SMS (and an alert against its
+    number's limit too, notifications/quotas.py): a security code's sender reserved that
+    with the code's own quotas (`reserved=True`), anything else is reserved here. An
+    alert over the cap is not texted: when the account has an e-mail address it is
+    diverted there (every SMS alert is a copy of an e-mail alert, which went out with
+    it) and None is returned; otherwise it waits in the outbox until the cap frees."""
+    held_seconds = None
+    if not reserved:
+        try:
+            reserve_sends(db, ctx.clock, sms_slots(ctx.settings, ctx.keyring, to, kind))
+        except TooManyAttempts as refused:
+            if kind == "code":
+                raise
+            if _has_email(db, user_id):
+                _divert_to_email(db, ctx, user_id, kind, template, origin)
+                return None
+            held_seconds = refused.retry_after_seconds
     message = deliver(
         db,
         ctx.clock,
@@ -151,8 +179,70 @@ def send_sms(
         kind=kind,
         template=template,
     )
+    if held_seconds is not None:
+        _hold_until_the_cap_frees(db, ctx, message, body, held_seconds, origin)
+        return message
     _send_or_queue(db, ctx, message, body, kind, secret, origin, in_background)
     return message
+
+
+def _has_email(db: Session, user_id: int | None) -> bool:
+    if user_id is None:
+        return False
+    return db.scalar(select(User.email).where(User.id == user_id)) is not None
+
+
+def _divert_to_email(
+    db: Session,
+    ctx: Context,
+    user_id: int | None,
+    kind: str,
+    template: str | None,
+    origin: Origin | None,
+) -> None:
+    count_sms_held(kind, "diverted_to_email")
+    record_event(
+        db,
+        ctx.clock,
+        "delivery.sms_held",
+        origin or Origin(),
+        user_id=user_id,
+        outcome="failure",
+        kind=kind,
+        template=template or kind,
+        reason="sms_cap",
+        held="diverted_to_email",
+    )
+
+
+def _hold_until_the_cap_frees(
+    db: Session,
+    ctx: Context,
+    message: OutboxMessage,
+    body: str,
+    seconds: int,
+    origin: Origin | None,
+) -> None:
+    """Pending, due when the cap frees; the worker reserves a slot again before sending."""
+    count_sms_held(message.kind, "waiting")
+    _seal_for_worker(ctx, message, body)
+    message.status = PENDING
+    message.next_attempt_at = ctx.clock.now() + timedelta(seconds=seconds)
+    message.last_error = HELD_BY_SMS_CAP
+    db.flush()
+    record_event(
+        db,
+        ctx.clock,
+        "delivery.sms_held",
+        origin or Origin(),
+        user_id=message.user_id,
+        outcome="failure",
+        kind=message.kind,
+        template=message.template,
+        message_id=message.id,
+        reason="sms_cap",
+        held="waiting",
+    )
 
 
 def _send_or_queue(

@@ -72,6 +72,13 @@ DELIVERY_FAILURES = Counter(
     "followed (retrying, given_up)",
     ["channel", "outcome"],
 )
+SMS_HELD = Counter(
+    "mamori_sms_held",
+    "Text messages the SMS cap kept from going out, by kind (alert) and what became of "
+    "them: diverted_to_email (the account's e-mail carries the same alert) or waiting "
+    "(in the outbox until the cap frees)",
+    ["kind", "outcome"],
+)
 REQUEST_SECONDS = Histogram(
     "mamori_http_request_duration_seconds",
     "Time to answer a request, by method, route template and status class",
@@ -92,6 +99,10 @@ def count_throttled(policy: str) -> None:
 
 def count_delivery_failure(channel: str, *, given_up: bool) -> None:
     DELIVERY_FAILURES.labels(label(channel), "given_up" if given_up else "retrying").inc()
+
+
+def count_sms_held(kind: str, outcome: str) -> None:
+    SMS_HELD.labels(label(kind), label(outcome)).inc()
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

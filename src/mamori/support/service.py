@@ -42,12 +42,13 @@ from mamori.accounts.models import User
 from mamori.accounts.service import find_by_login, find_by_username, get_user, login_key
 from mamori.accounts.service import normalize_email as _normalize_email
 from mamori.audit.service import Origin, record_event
-from mamori.codes.service import SendQuota, mask_destination
+from mamori.codes.service import mask_destination
 from mamori.context import Context
 from mamori.core.crypto import Keyring, SealBroken
 from mamori.core.errors import MamoriError, TooManyAttempts
 from mamori.core.i18n import translator
 from mamori.notifications.errors import DeliveryFailed
+from mamori.notifications.quotas import SendQuota, reserve_sends
 from mamori.notifications.service import alert_user, send_email, send_sms
 from mamori.recovery.service import start_approved_recovery
 from mamori.settings import Settings
@@ -142,7 +143,7 @@ class CaseDetails:
 
 def _per_day(name: str, free: int) -> SendQuota:
     # Cases, not failures: `free` a day, then the rest of the day is waited out.
-    return SendQuota(name=name, window=timedelta(days=1), free=free, max_delay=timedelta(days=1))
+    return SendQuota(name=name, window=timedelta(days=1), limit=free)
 
 
 def ip_quota(settings: Settings) -> SendQuota:
@@ -364,15 +365,12 @@ def _count_against_quotas(
         ),
     ]
     try:
-        for policy, subject in quotas:
-            ctx.throttle.check(db, policy, subject)
+        reserve_sends(db, ctx.clock, quotas)  # atomically: a burst opens only what is left
     except TooManyAttempts:
         record_event(
             db, ctx.clock, "support.case_refused", origin, outcome="failure", reason="throttled"
         )
         raise
-    for policy, subject in quotas:
-        ctx.throttle.record_failure(db, policy, subject)
 
 
 def _new_reference(db: Session) -> str:

@@ -40,6 +40,7 @@ from mamori.backup_codes.service import format_backup_code, normalize_backup_cod
 from mamori.context import Context
 from mamori.core.errors import CodeAlreadyUsed, InvalidCode, TooManyAttempts
 from mamori.core.throttle import Policy
+from mamori.notifications.quotas import SendQuota, reserve_sends
 from mamori.notifications.service import alert_user
 from mamori.recovery import service as recovery
 from mamori.recovery.models import OPEN, RecoveryAttempt
@@ -408,21 +409,17 @@ def codes_policy(ctx: Context) -> Policy:
     )
 
 
-def asks_policy(ctx: Context) -> Policy:
-    return Policy(
+def asks_quota(ctx: Context) -> SendQuota:
+    return SendQuota(
         name="trusted-contact-asks",
         window=timedelta(hours=ctx.settings.recovery_attempt_hours),
-        free=10**6,
-        max_delay=timedelta(hours=1),
+        limit=ASKS_PER_ATTEMPT,
     )
 
 
-def emails_policy() -> Policy:
-    return Policy(
-        name="trusted-contact-emails",
-        window=timedelta(days=1),
-        free=10**6,
-        max_delay=timedelta(hours=1),
+def emails_quota() -> SendQuota:
+    return SendQuota(
+        name="trusted-contact-emails", window=timedelta(days=1), limit=EMAILS_PER_CONTACT_DAY
     )
 
 
@@ -437,10 +434,10 @@ def ask_trusted_contacts(
 
     The answer never says who was a contact, or whether the account exists."""
     attempt = recovery.open_attempt(db, ctx, token)
-    subject = attempt.public_id
-    if ctx.throttle.failures(db, asks_policy(ctx), subject) >= ASKS_PER_ATTEMPT:
-        raise TooManyAttempts(_seconds_left(ctx, attempt))
-    ctx.throttle.record_failure(db, asks_policy(ctx), subject)
+    try:  # reserved atomically: a burst of asks gets only what is left
+        reserve_sends(db, ctx.clock, [(asks_quota(ctx), attempt.public_id)])
+    except TooManyAttempts:
+        raise TooManyAttempts(_seconds_left(ctx, attempt)) from None
     owner = recovery.attempt_user(db, attempt)
     asked: list[str] = []
     if owner is not None and is_available(db, ctx, owner.id):
@@ -591,8 +588,7 @@ def _ask(
     except IntegrityError:
         return False  # the same name in a racing request: asked there
     pair = ctx.keyring.keyed_digest("throttle-contact-mail", str(owner.id), str(contact.id))[:32]
-    if ctx.throttle.failures(db, emails_policy(), pair) < EMAILS_PER_CONTACT_DAY:
-        ctx.throttle.record_failure(db, emails_policy(), pair)
+    if _may_email(db, ctx, pair):
         alert_user(
             db,
             ctx,
@@ -605,6 +601,14 @@ def _ask(
             owner=owner.username,
             link=_link(ctx, f"{REQUEST_PAGE}/{request.public_id}"),
         )
+    return True
+
+
+def _may_email(db: Session, ctx: Context, pair: str) -> bool:
+    try:
+        reserve_sends(db, ctx.clock, [(emails_quota(), pair)])
+    except TooManyAttempts:
+        return False
     return True
 
 
