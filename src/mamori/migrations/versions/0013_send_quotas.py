@@ -1,7 +1,7 @@
 """send quotas: a slot per send, reserved atomically before the message is written
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import mamori.core.db
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 store)
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import mamori.core.db
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
