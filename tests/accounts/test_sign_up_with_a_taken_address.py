@@ -134,6 +134,10 @@ def test_the_owner_is_told_once_a_day_and_every_try_is_audited(client, ctx, cloc
         ("phone", True),
     ]
     assert not [m for m in messages_to(client, HANA["email"]) if "taken" in m["body"]]
+    # Every try is in hana's security alerts, e-mailed or not (a phone-only owner's way).
+    listed = client.get("/api/v1/me/alerts", headers=bearer(log_in(client, "hana"))).json()
+    titles = [alert["title"] for alert in listed["alerts"]]
+    assert titles.count("Someone typed your e-mail or phone number at sign-up") == 4
 
     clock.advance(hours=25)
     sign_up(client, "next.day", THEIRS, email=HANA["email"])
