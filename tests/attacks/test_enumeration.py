@@ -224,3 +224,50 @@ def test_the_login_sign_up_and_recovery_pages_answer_alike(api: httpx.Client) ->
     ]
     assert page_answer(started[0], "") == page_answer(started[1], "")
     assert started[0].status_code == 303
+
+
+# --- trusted contacts (issue 16, finding 7) ----------------------------------------------
+
+
+def owner_with_trusted_contacts(api: httpx.Client) -> None:
+    """emi chose ken, aiko and yuki; mallory has an account but is nobody's contact."""
+    for name in ("emi", "ken", "aiko", "yuki", "mallory"):
+        created = api.post(
+            "/api/v1/accounts",
+            json={"username": name, "password": PASSWORD, "email": f"{name}@example.com"},
+        )
+        assert created.status_code == 201, created.text
+    token = api.post("/api/v1/login", json={"login": "emi", "password": PASSWORD}).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    again = api.post("/api/v1/me/reauthenticate", headers=headers, json={"password": PASSWORD})
+    assert again.status_code == 204, again.text
+    chosen = api.put(
+        "/api/v1/me/trusted-contacts", headers=headers, json={"usernames": ["ken", "aiko", "yuki"]}
+    )
+    assert chosen.status_code == 200, chosen.text
+
+
+def test_asking_a_real_trusted_contact_or_someone_else_answers_alike(api: httpx.Client) -> None:
+    """Naming a username in "Can't log in?" must not tell, by the answer or its time,
+    whether that person is one of the account's trusted contacts."""
+    owner_with_trusted_contacts(api)
+
+    def ask(name: str):
+        def step(_: int) -> httpx.Response:
+            recovery = api.post("/api/v1/recovery", json={"login": "emi"}).json()["recovery"]
+            return api.post(
+                f"/api/v1/recovery/{recovery}/trusted-contacts", json={"usernames": [name]}
+            )
+
+        return step
+
+    ask("ken")(0), ask("mallory")(0)
+    # ken really was asked (his request went out), mallory never was.
+    mailed = {(m["to"], m["subject"]) for m in api.get("/dev/outbox").json()[:5]}
+    assert ("ken@example.com", "emi needs your help to log in") in mailed
+    assert not any(to == "mallory@example.com" for to, _ in mailed)
+
+    timing = compare("trusted contacts asked", ask("ken"), ask("mallory"))
+
+    assert_alike(timing)
+    assert timing.known_answers[0].status_code == 202

@@ -63,3 +63,13 @@ def stored_user(ctx: Context, username: str = "hana") -> User:
         user = db.query(User).filter(User.username == username).one()
         db.expunge(user)
         return user
+
+
+def confirm_addresses(client: TestClient, token: str, **sent_to: str) -> None:
+    """Confirm the account's e-mail and/or phone with the codes sent to them
+    (`email="hana@example.com", phone="+819012345678"`: where each code goes)."""
+    for kind, to in sent_to.items():
+        sent = client.post(f"/api/v1/me/{kind}/send", headers=bearer(token))
+        assert sent.status_code == 202, sent.text
+        confirmed = confirm(client, token, kind, code_for(client, to))
+        assert confirmed.status_code == 200, confirmed.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mamori.contact_details.models import PendingContactChange
-from tests.conftest import PASSWORD, bearer
+from tests.conftest import PASSWORD, bearer, log_in
 from tests.contact_details.helpers import (
     account,
     code_for,
@@ -102,8 +102,9 @@ def test_another_accounts_address_answers_alike_until_the_code_proves_control(
 
 @pytest.mark.parametrize("kind", ["email", "phone"])
 def test_an_address_another_account_holds_unconfirmed_goes_to_whoever_proves_it(client, ctx, kind):
-    """Typing someone else's address at sign-up must not keep its owner from it."""
-    account(client, "squatter", email=TAKEN["email"], phone="080-1111-2222")
+    """Typing someone else's address at sign-up must not keep its owner from it, and the
+    typist is not told when the owner proves it (that would say whose it is)."""
+    account(client, "squatter", email=TAKEN["email"], phone=TAKEN["phone"])
     token = account(client, "kenji")
     put(client, token, kind, TAKEN[kind])
 
@@ -112,11 +113,20 @@ def test_an_address_another_account_holds_unconfirmed_goes_to_whoever_proves_it(
     assert claimed.status_code == 200, claimed.text
     assert (claimed.json()[kind], claimed.json()[f"{kind}_confirmed"]) == (TAKEN[kind], True)
     squatter = stored_user(ctx, "squatter")
-    assert getattr(squatter, kind) is None
-    released = [e for e in events(ctx, f"contact.{kind}_removed") if e.user_id == squatter.id]
-    assert released[0].details["reason"] == "confirmed_by_another_account"
+    assert getattr(squatter, kind) == TAKEN[kind]  # left as it was: unconfirmed
+    assert getattr(squatter, f"{kind}_confirmed_at") is None
+    assert not [
+        e for e in events(ctx) if e.user_id == squatter.id and e.event.startswith("contact")
+    ]
     # Nothing about the squatter's account reaches the address's owner.
     assert not [m for m in messages_to(client, TAKEN[kind]) if "squatter" in m["body"]]
+    # And the squatter's code goes to the owner's address: it can never confirm it.
+    squatter_token = log_in(client, "squatter")
+    sent = client.post(f"/api/v1/me/{kind}/send", headers=bearer(squatter_token))
+    assert sent.status_code == 202
+    problem(
+        confirm(client, squatter_token, kind, code_for(client, TAKEN[kind])), 409, "address_in_use"
+    )
 
 
 def test_an_address_is_compared_without_case(client, ctx):

@@ -110,8 +110,13 @@ def test_sign_up_log_out_and_log_in_again(page: Page, server: Server, screenshot
 
 
 def test_logging_in_with_the_e_mail_address(page: Page, server: Server):
+    # Imported here: test_recovery builds on this module.
+    from tests.e2e.test_recovery import confirm_email
+
     username = new_username()
     sign_up(page, server, username)
+    confirm_email(page, server, username)  # only a confirmed address logs in
+    page.goto(f"{server.url}/accounts/center")
     page.get_by_role("button", name="Log out").click()
     page.get_by_label("Username, e-mail or phone number").fill(f"{username}@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from mamori.accounts.models import User
 from mamori.support.models import SupportCase, SupportEvidence
 from tests.core.helpers import app_client, csrf_from, events, problem, with_settings
 from tests.support.helpers import (
@@ -78,8 +79,6 @@ def test_an_unknown_account_gets_the_same_answer_and_the_case_is_kept(client, ct
 
 
 def test_a_disabled_account_is_treated_as_no_account(client, ctx):
-    from mamori.accounts.models import User
-
     user_id = make_user(ctx, "hana")
     with ctx.database.session() as db:
         user = db.get(User, user_id)
@@ -92,7 +91,10 @@ def test_a_disabled_account_is_treated_as_no_account(client, ctx):
 
 
 def test_the_page_opens_a_case_with_a_png_in_a_multipart_form(client, ctx):
-    make_user(ctx, "hana")
+    hana = make_user(ctx, "hana")
+    with ctx.database.session() as db:
+        # Confirmed: only a confirmed address names an account.
+        db.get(User, hana).email_confirmed_at = ctx.clock.now()
     page = client.get(PAGE)
     assert page.status_code == 200
     assert 'enctype="multipart/form-data"' in page.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,8 @@ from mamori.accounts.errors import (
 from mamori.accounts.models import User
 from mamori.accounts.passwords import password_problem
 from mamori.audit.service import Origin, record_event
+from mamori.codes.service import mask_destination
+from mamori.core.db import kept_or_undone
 from mamori.core.throttle import Policy
 from mamori.notifications.service import alert_user
 from mamori.security.ratings import rate_password
@@ -113,6 +116,21 @@ def signup_policy(settings: Settings) -> Policy:
     )
 
 
+# "Someone tried to sign up with your e-mail" at most this often a day per owner and
+# kind: anyone can type the address again and again.
+CLAIM_ALERTS_PER_DAY = 1
+
+
+def claim_alert_policy() -> Policy:
+    # Counted, never blocking: the limit is checked where the alert is written.
+    return Policy(
+        name="address-claim-alert",
+        window=timedelta(days=1),
+        free=10**6,
+        max_delay=timedelta(hours=1),
+    )
+
+
 def sign_up(
     db: Session,
     ctx: Context,
@@ -124,10 +142,11 @@ def sign_up(
     phone: str | None = None,
     locale: str = "en",
 ) -> User:
-    """Create an account. An e-mail or phone that another account holds is left off.
+    """Create an account. The e-mail and phone are kept as typed, unconfirmed.
 
-    Saying "that e-mail is registered" would tell anyone who owns which address, so
-    the answer is the same either way; the address's owner is told someone tried.
+    Whether another account already holds one confirmed changes nothing the new account
+    can see: only a confirmed address is unique, logs in or recovers, and the code that
+    confirms one goes to the address itself. Its owner is told someone tried (issue 16).
     """
     settings, clock = ctx.settings, ctx.clock
     ctx.throttle.check(db, signup_policy(settings), origin.ip or "unknown")
@@ -146,40 +165,94 @@ def sign_up(
     if find_by_username(db, username) is not None:
         raise UsernameTaken()
     password_hash = ctx.hasher.hash(password)
-    # A sign-up running at the same moment may take the username, e-mail or phone between
-    # the look-ups and the insert (PostgreSQL); look again, as if it had come first.
-    for _ in range(3):
-        if find_by_username(db, username) is not None:
-            raise UsernameTaken()
-        holder_of_email = find_by_email(db, email) if email else None
-        user = User(
-            username=username,
-            username_key=username.casefold(),
-            password_hash=password_hash,
-            password_changed_at=clock.now(),
-            locale=locale,
-            created_at=clock.now(),
-        )
-        if email and holder_of_email is None:
-            user.email, user.email_key = email, email_key(email)
-        if phone and find_by_phone(db, phone) is None:
-            user.phone = phone
-        if _inserted(db, user):
-            break
-    else:
+    user = User(
+        username=username,
+        username_key=username.casefold(),
+        email=email,
+        email_key=email_key(email) if email else None,
+        phone=phone,
+        password_hash=password_hash,
+        password_changed_at=clock.now(),
+        locale=locale,
+        created_at=clock.now(),
+    )
+    # A sign-up running at the same moment may take the username (PostgreSQL): the
+    # unique key refuses the second, as if it had come first.
+    if not _inserted(db, user):
         raise UsernameTaken()
     record_event(db, clock, "account.signed_up", origin, user_id=user.id)
     rate_password(db, ctx, user, password)
-    if holder_of_email is not None:
+    if email:
+        _tell_owner_of(db, ctx, origin, user, "email", find_by_email(db, email))
+    if phone:
+        _tell_owner_of(db, ctx, origin, user, "phone", find_by_phone(db, phone))
+    return user
+
+
+@dataclass
+class _StandIn:
+    """Whom a rehearsed alert is written to: it is rolled back, never sent."""
+
+    id: int
+    email: str | None
+    locale: str
+    phone: str | None
+
+
+def _tell_owner_of(
+    db: Session, ctx: Context, origin: Origin, newcomer: User, kind: str, owner: User | None
+) -> None:
+    """Audit every try on the owner's account; alert them at most once a day per kind.
+
+    A free address goes through the same steps in a savepoint that is rolled back (the
+    newcomer standing in for an owner), so the answer takes as long either way. The
+    alert is queued (the worker sends it after the answer) and names nothing of the new
+    account: its username could be anything, the owner's own name included."""
+    with kept_or_undone(db, keep=owner is not None):
+        told = owner or newcomer
+        # The stand-in's counter has a key no owner's can have: it is never one's budget.
+        subject = f"{told.id}:{kind}" if owner is not None else f"new:{told.id}:{kind}"
+        policy = claim_alert_policy()
+        alerted = ctx.throttle.failures(db, policy, subject) < CLAIM_ALERTS_PER_DAY
+        ctx.throttle.record_failure(db, policy, subject)
+        record_event(
+            db,
+            ctx.clock,
+            "account.address_claim_attempted",
+            origin,
+            user_id=told.id,
+            kind=kind,
+            alerted=alerted,
+        )
+        # Past the day's alert, or for an owner without an e-mail, the alert is written
+        # and undone: the same work whoever holds the address.
+        recipient = told if told.email else _StandIn(told.id, "-@invalid", told.locale, told.phone)
+        with kept_or_undone(db, keep=alerted and recipient is told):
+            _alert_claimed(db, ctx, recipient, kind)
+
+
+def _alert_claimed(db: Session, ctx: Context, owner: User | _StandIn, kind: str) -> None:
+    if kind == "email":
         alert_user(
             db,
             ctx,
-            holder_of_email,
+            owner,
             "Someone tried to sign up with your e-mail",
-            "Someone tried to create a new account with this e-mail address. "
-            "It was not added to that account.",
+            "Someone created a new account and typed this e-mail address. It stays "
+            "yours: the other account cannot confirm it, log in or recover with it "
+            "without a code sent to this address. Never share such a code.",
         )
-    return user
+        return
+    alert_user(
+        db,
+        ctx,
+        owner,
+        "Someone tried to sign up with your phone number",
+        "Someone created a new account and typed the phone number %(phone)s of your "
+        "account. It stays yours: the other account cannot confirm it, log in or "
+        "recover with it without a code texted to it. Never share such a code.",
+        phone=mask_destination("sms", owner.phone or ""),
+    )
 
 
 def _inserted(db: Session, user: User) -> bool:
@@ -197,11 +270,15 @@ def find_by_username(db: Session, username: str) -> User | None:
 
 
 def find_by_email(db: Session, email: str) -> User | None:
-    return db.scalar(select(User).where(User.email_key == email_key(email)))
+    """The one account that confirmed this e-mail (an unconfirmed one proves nothing)."""
+    return db.scalar(
+        select(User).where(User.email_key == email_key(email), User.email_confirmed_at.is_not(None))
+    )
 
 
 def find_by_phone(db: Session, phone: str) -> User | None:
-    return db.scalar(select(User).where(User.phone == phone))
+    """The one account that confirmed this phone number."""
+    return db.scalar(select(User).where(User.phone == phone, User.phone_confirmed_at.is_not(None)))
 
 
 def login_key(login: str, default_region: str) -> str | None:
@@ -223,13 +300,17 @@ def login_key(login: str, default_region: str) -> str | None:
 
 
 def find_by_login(db: Session, login: str, default_region: str) -> User | None:
-    """What a person types to log in: username, e-mail or phone."""
+    """What a person types to log in: username, or an e-mail or phone they confirmed
+    (several accounts may hold one unconfirmed: typing it is no proof of anything)."""
     key = login_key(login, default_region)
     if key is None:
         return None
     kind, _, value = key.partition(":")
-    column = {"email": User.email_key, "phone": User.phone, "username": User.username_key}[kind]
-    return db.scalar(select(User).where(column == value))
+    if kind == "email":
+        return find_by_email(db, value)
+    if kind == "phone":
+        return find_by_phone(db, value)
+    return find_by_username(db, value)
 
 
 def get_user(db: Session, user_id: int) -> User | None:

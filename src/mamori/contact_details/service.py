@@ -11,9 +11,11 @@ alerts and recovery read them). A new address waits in `PendingContactChange` un
   attacker could want, and the code goes to the address the owner gave.
 - Asking for another account's address answers exactly like any other address (a code
   is sent to it); only once that code proves control of the address does the confirm
-  say `address_in_use`, to the person who controls it. An address another account
-  holds unconfirmed is released to the one who proves it: typing someone's address at
-  sign-up must not lock its owner out of it.
+  say `address_in_use`, to the person who controls it. Only a confirmed address is
+  unique: any number of accounts may hold one unconfirmed (typed at sign-up), which
+  neither keeps its owner from it nor tells anyone who the owner is. Another account's
+  unconfirmed copy is left alone when someone confirms the address: clearing it would
+  tell that account the address had just been proven elsewhere.
 - A change or removal tells the old address first (e-mail: an alert; phone: a short
   text without any secret); a phone change is also told by e-mail.
 """
@@ -161,9 +163,7 @@ def confirm_change(
         return
     holder = find_by_email(db, address) if kind == "email" else find_by_phone(db, address)
     if holder is not None and holder.id != user.id:
-        if _confirmed_at(holder, kind) is not None:
-            _refuse_taken(db, ctx, origin, user, kind)
-        _release_unconfirmed(db, ctx, origin, holder, kind)
+        _refuse_taken(db, ctx, origin, user, kind)
     previous = _current(user, kind)
     _tell_before_change(db, ctx, user, kind, address, removed=False)
     _set_address(db, ctx, origin, user, kind, address)
@@ -305,27 +305,6 @@ def _set_address(
     except IntegrityError:
         db.refresh(user)
         _refuse_taken(db, ctx, origin, user, kind)
-
-
-def _release_unconfirmed(
-    db: Session, ctx: Context, origin: Origin, holder: User, kind: Kind
-) -> None:
-    """Proof beats an unconfirmed claim: anyone can type someone else's address at sign-up,
-    and that must not keep its owner from adding it. The other account is not alerted: the
-    alert would go to this very address, whose owner would learn that account's name."""
-    if kind == "email":
-        holder.email = holder.email_key = None
-    else:
-        holder.phone = None
-    db.flush()
-    record_event(
-        db,
-        ctx.clock,
-        f"contact.{kind}_removed",
-        origin,
-        user_id=holder.id,
-        reason="confirmed_by_another_account",
-    )
 
 
 def _refuse_taken(db: Session, ctx: Context, origin: Origin, user: User, kind: Kind) -> None:

@@ -122,3 +122,22 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def kept_or_undone(db: Session, *, keep: bool) -> Iterator[None]:
+    """Run the block in a savepoint, then keep it or roll it back.
+
+    For work that must take as long whether or not it really happens (no enumeration):
+    the path that does nothing does the same work and undoes it, as a withheld recovery
+    code does (codes.service._withhold). Nothing queued in an undone block is sent."""
+    savepoint = db.begin_nested()
+    try:
+        yield
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if keep:
+        savepoint.commit()
+    else:
+        savepoint.rollback()

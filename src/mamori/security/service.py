@@ -148,6 +148,9 @@ ALERT_TITLES = {
     "trusted_contacts.asked": "Your trusted contacts were asked to help you log in",
     "trusted_contacts.vouched": "A trusted contact vouched for you",
     "recovery.holding": "Account recovery is waiting 72 hours before it turns two-factor off",
+    # Listed whether or not an e-mail went out (one a day): an owner with only a phone
+    # has no other way to hear of it.
+    "account.address_claim_attempted": "Someone typed your e-mail or phone number at sign-up",
 }
 # Families whose every event is worth knowing; names not listed above get these titles.
 ALERT_FAMILIES = {

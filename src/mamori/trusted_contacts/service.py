@@ -38,6 +38,7 @@ from mamori.accounts.service import USERNAME, find_by_username, get_user
 from mamori.audit.service import Origin, record_event
 from mamori.backup_codes.service import format_backup_code, normalize_backup_code
 from mamori.context import Context
+from mamori.core.db import kept_or_undone
 from mamori.core.errors import CodeAlreadyUsed, InvalidCode, TooManyAttempts
 from mamori.core.throttle import Policy
 from mamori.notifications.quotas import SendQuota, reserve_sends
@@ -432,19 +433,31 @@ def ask_trusted_contacts(
 ) -> Vouches:
     """Ask every named user who is an active contact of the account for a code.
 
-    The answer never says who was a contact, or whether the account exists."""
+    The answer never says who was a contact, or whether the account exists; nor does its
+    time: a name that is not asked goes through the same steps as one that is (request,
+    alerts, all queued), in a savepoint that is then rolled back, as a withheld recovery
+    code is (codes.service._withhold)."""
     attempt = recovery.open_attempt(db, ctx, token)
     try:  # reserved atomically: a burst of asks gets only what is left
         reserve_sends(db, ctx.clock, [(asks_quota(ctx), attempt.public_id)])
     except TooManyAttempts:
         raise TooManyAttempts(_seconds_left(ctx, attempt)) from None
     owner = recovery.attempt_user(db, attempt)
+    owner_id = owner.id if owner is not None else 0
+    available = is_available(db, ctx, owner_id)
+    stand_in = owner if owner is not None else _stand_in_user(db)
     asked: list[str] = []
-    if owner is not None and is_available(db, ctx, owner.id):
-        for key in dict.fromkeys(k for k in map(_username_key, usernames[:MAX_NAMES]) if k):
-            contact = _active_contact(db, owner.id, key)
-            if contact is not None and _ask(db, ctx, origin, attempt, owner, contact):
-                asked.append(contact.username)
+    for key in dict.fromkeys(k for k in map(_username_key, usernames[:MAX_NAMES]) if k):
+        contact = _active_contact(db, owner_id, key)
+        if available and owner is not None and contact is not None:
+            with kept_or_undone(db, keep=True):
+                if _ask(db, ctx, attempt, owner, contact):
+                    asked.append(contact.username)
+                    continue
+        if stand_in is not None:
+            # The account itself stands in for the contact: no one is asked or told.
+            with kept_or_undone(db, keep=False):
+                _ask(db, ctx, attempt, stand_in, stand_in)
     record_event(
         db,
         ctx.clock,
@@ -455,19 +468,21 @@ def ask_trusted_contacts(
         named=min(len(usernames), MAX_NAMES),
         asked=asked,
     )
-    if owner is not None and asked:
-        recovery.alert_everywhere(
-            db,
-            ctx,
-            origin,
-            owner,
-            "Someone asked your trusted contacts for help",
-            "Someone recovering your account %(username)s (Can't log in?) asked your "
-            "trusted contacts %(contacts)s for codes. If it wasn't you, tell them not to "
-            "give any code, and change your password.",
-            username=owner.username,
-            contacts=_names(asked),
-        )
+    told = owner if owner is not None and asked else stand_in
+    if told is not None:
+        with kept_or_undone(db, keep=told is owner and bool(asked)):
+            recovery.alert_everywhere(
+                db,
+                ctx,
+                origin,
+                told,
+                "Someone asked your trusted contacts for help",
+                "Someone recovering your account %(username)s (Can't log in?) asked your "
+                "trusted contacts %(contacts)s for codes. If it wasn't you, tell them not to "
+                "give any code, and change your password.",
+                username=told.username,
+                contacts=_names(asked or [told.username]),
+            )
     return _vouches(db, ctx, attempt)
 
 
@@ -556,7 +571,6 @@ def _active_contact(db: Session, owner_id: int, key: str) -> User | None:
 def _ask(
     db: Session,
     ctx: Context,
-    origin: Origin,
     attempt: RecoveryAttempt,
     owner: User,
     contact: User,
@@ -588,7 +602,10 @@ def _ask(
     except IntegrityError:
         return False  # the same name in a racing request: asked there
     pair = ctx.keyring.keyed_digest("throttle-contact-mail", str(owner.id), str(contact.id))[:32]
-    if _may_email(db, ctx, pair):
+    # Reserved every time, the message undone past the day's e-mails: an ask takes as
+    # long for a contact mailed today as for anyone else.
+    mailed = _may_email(db, ctx, pair)
+    with kept_or_undone(db, keep=mailed):
         alert_user(
             db,
             ctx,
@@ -610,6 +627,11 @@ def _may_email(db: Session, ctx: Context, pair: str) -> bool:
     except TooManyAttempts:
         return False
     return True
+
+
+def _stand_in_user(db: Session) -> User | None:
+    """Someone to rehearse an ask with when the recovery names no account (never kept)."""
+    return db.scalar(select(User).order_by(User.id).limit(1))
 
 
 def _vouches(db: Session, ctx: Context, attempt: RecoveryAttempt) -> Vouches:
