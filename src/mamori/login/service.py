@@ -252,12 +252,16 @@ def challenge_user(db: Session, ctx: Context, token: str) -> tuple[LoginChalleng
     return challenge, user
 
 
-def send_login_code(db: Session, ctx: Context, origin: Origin, token: str, method: str) -> str:
+def send_login_code(
+    db: Session, ctx: Context, origin: Origin, token: str, method: str, device: str | None = None
+) -> str:
     """Text (or e-mail) a security code for this login; returns the masked destination."""
     challenge, user = challenge_user(db, ctx, token)
     if method not in two_factor.login_methods(db, ctx, user) or method not in ("sms", "email"):
         raise MethodNotAvailable()
-    check_second_factor_allowed(db, ctx, user.id)
+    check_second_factor_allowed(
+        db, ctx, user.id, security.trusted_lane(db, ctx, user, origin, device)
+    )
     if method == "sms":
         phone = two_factor.confirmed_phone(db, user.id)
         assert phone is not None
@@ -292,11 +296,12 @@ def verify_second_factor(
     challenge, user = challenge_user(db, ctx, token)
     if method not in two_factor.login_methods(db, ctx, user):
         raise MethodNotAvailable()
-    check_second_factor_allowed(db, ctx, user.id)
+    lane = security.trusted_lane(db, ctx, user, origin, device)
+    check_second_factor_allowed(db, ctx, user.id, lane)
     try:
         left = _check_code(db, ctx, origin, challenge, user, method, code)
     except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync, ChallengeExpired) as error:
-        _second_factor_failed(db, ctx, origin, challenge, user, method, error)
+        _second_factor_failed(db, ctx, origin, challenge, user, method, error, lane)
         raise
     completed = db.execute(
         update(LoginChallenge)
@@ -306,7 +311,8 @@ def verify_second_factor(
     ).rowcount  # type: ignore[attr-defined]
     if completed != 1:
         raise ChallengeExpired()
-    two_factor.clear_second_factor_failures(db, ctx, user.id)
+    if lane is not None:
+        two_factor.clear_second_factor_failures(db, ctx, user.id, lane)
     session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind)
     record_event(
         db,
@@ -349,8 +355,9 @@ def _second_factor_failed(
     user: User,
     method: str,
     error: MamoriError,
+    lane: str | None,
 ) -> None:
-    failures = two_factor.record_second_factor_failure(db, ctx, user.id)
+    failures = two_factor.record_second_factor_failure(db, ctx, user.id, lane)
     challenge.failures += 1
     replayed = isinstance(error, CodeAlreadyUsed) and method == "totp"
     record_event(
@@ -397,14 +404,15 @@ def reauthenticate_with_second_factor(
         db, ctx, user
     ):
         raise MethodNotAvailable()
-    check_second_factor_allowed(db, ctx, user.id)
+    lane = security.trusted_lane(db, ctx, user, origin, None)
+    check_second_factor_allowed(db, ctx, user.id, lane)
     try:
         if method == "totp":
             totp.verify_totp(db, ctx, user.id, code)
         else:
             backup_codes.use_backup_code(db, ctx, origin, user, code)
     except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync) as error:
-        failures = two_factor.record_second_factor_failure(db, ctx, user.id)
+        failures = two_factor.record_second_factor_failure(db, ctx, user.id, lane)
         record_event(
             db,
             ctx.clock,
@@ -417,7 +425,8 @@ def reauthenticate_with_second_factor(
             consecutive_failures=failures,
         )
         raise
-    two_factor.clear_second_factor_failures(db, ctx, user.id)
+    if lane is not None:
+        two_factor.clear_second_factor_failures(db, ctx, user.id, lane)
     mark_reauthenticated(ctx.clock, session)
     record_event(
         db, ctx.clock, "reauthentication.succeeded", origin, user_id=user.id, factor=method

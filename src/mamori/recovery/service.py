@@ -463,14 +463,15 @@ def prove_with_second_factor(
     assert user is not None
     if method not in SECOND_FACTORS or method not in two_factor.login_methods(db, ctx, user):
         raise OptionNotAvailable()
-    two_factor.check_second_factor_allowed(db, ctx, user.id)
+    lane = security.trusted_lane(db, ctx, user, origin, None)
+    two_factor.check_second_factor_allowed(db, ctx, user.id, lane)
     try:
         if method == "totp":
             totp.verify_totp(db, ctx, user.id, code)
         else:
             backup_codes.use_backup_code(db, ctx, origin, user, code)
     except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync) as error:
-        failures = two_factor.record_second_factor_failure(db, ctx, user.id)
+        failures = two_factor.record_second_factor_failure(db, ctx, user.id, lane)
         record_event(
             db,
             ctx.clock,
@@ -484,7 +485,8 @@ def prove_with_second_factor(
             consecutive_failures=failures,
         )
         raise
-    two_factor.clear_second_factor_failures(db, ctx, user.id)
+    if lane is not None:
+        two_factor.clear_second_factor_failures(db, ctx, user.id, lane)
     add_proof(db, ctx, origin, attempt, method)
     return _status(db, ctx, attempt)
 
