@@ -173,3 +173,41 @@ def test_the_recovery_password_proof_gets_only_the_free_tries(server_url: str):
     )
 
     assert evaluated(answered, FREE) == FREE
+
+
+def test_a_burst_of_wrong_recovery_codes_gets_only_the_ten_free_ones(server_url: str):
+    """Three recoveries of one username, a code sent for each, then 40 wrong codes at once
+    spread over them (each code takes 5 before it dies, 15 in all): the typed login's
+    counter lets exactly 10 be checked. Before, PostgreSQL checked all 15."""
+    ip = from_ip()
+    username, email = new_account(server_url, ip)
+    with httpx.Client(base_url=server_url, headers=ip, timeout=30) as client:
+        token = log_in(server_url, username, PASSWORD, ip).json()["token"]
+        assert client.post("/api/v1/me/email/send", headers=bearer(token)).status_code == 202
+        code = last_code_sent_to(client, email)
+        confirmed = client.post(
+            "/api/v1/me/email/confirm", headers=bearer(token), json={"code": code}
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        recoveries = []
+        for _ in range(3):
+            recovery = client.post("/api/v1/recovery", json={"login": username}).json()
+            sent = client.post(
+                f"/api/v1/recovery/{recovery['recovery']}/send", json={"option": "email"}
+            )
+            assert sent.status_code == 202, sent.text
+            recoveries.append((recovery["recovery"], last_code_sent_to(client, email)))
+
+    def wrong(connection: httpx.Client, number: int) -> httpx.Response:
+        recovery, right = recoveries[number % 3]
+        guess = f"{(int(right) + 1 + number) % 10**6:06d}"
+        return connection.post(
+            f"/api/v1/recovery/{recovery}/proofs",
+            json={"method": "email_code", "code": guess},
+            headers=from_ip(),
+        )
+
+    statuses, _ = burst(server_url, wrong)
+
+    assert statuses.count(400) == 10
+    assert set(statuses) <= {400, 410, 429}
