@@ -144,8 +144,11 @@ def check_password(
             _tell_owner_logins_are_held(db, ctx, origin, user, failures)
         raise InvalidCredentials()
     # Only this account's counter is cleared; the per-IP one gets back only this attempt.
-    throttle.clear(db, account_policy(settings), subject)
+    # In the order they were reserved, and committed at once: the IP's row is shared by
+    # everyone behind it, so no login holds it through the rest of its work.
     throttle.give_back(db, ip_policy(settings), ip_subject)
+    throttle.clear(db, account_policy(settings), subject)
+    db.commit()
     if hasher.needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     return user
