@@ -21,7 +21,7 @@ import pyotp
 import pytest
 
 from tests.conftest import PASSWORD, bearer, fresh_database, log_in, postgres_url
-from tests.core.helpers import events
+from tests.core.helpers import app_client, events
 from tests.e2e.conftest import running_server
 from tests.recovery.helpers import (
     NEW_PASSWORD,
@@ -35,6 +35,8 @@ from tests.recovery.helpers import (
 from tests.two_factor.helpers import app_code, outbox_subjects, start_login, user_with_app
 
 EMAIL = "hana@example.com"
+HOME = ("203.0.113.20", 5000)
+ELSEWHERE = ("198.51.100.66", 5000)
 MAX_REQUESTS = 1000  # the run is bounded even if mamori never stopped the attacker
 
 
@@ -164,9 +166,10 @@ def test_the_lock_alert_is_in_the_owner_s_language(client, ctx, clock):
         for _ in range(99):  # as after 99 wrong codes (the run above goes through them)
             record_second_factor_failure(db, ctx, user.id)
     clock.advance(hours=1)
-    challenge = start_login(client)["challenge"]
-    guess = wrong_guess(0, "totp", secret, clock, [])
-    client.post(f"/api/v1/login/{challenge}/verify", json={"method": "totp", "code": guess})
+    with app_client(ctx, peer=ELSEWHERE) as elsewhere:  # not hana's own device
+        challenge = start_login(elsewhere)["challenge"]
+        guess = wrong_guess(0, "totp", secret, clock, [])
+        elsewhere.post(f"/api/v1/login/{challenge}/verify", json={"method": "totp", "code": guess})
 
     [alert] = [m for m in client.get("/dev/outbox").json() if "ロック" in m["subject"]]
     assert alert["to"] == EMAIL
@@ -283,3 +286,48 @@ def test_a_burst_on_postgresql_gets_only_the_five_free_ones_too(request, tmp_pat
 
     assert sorted(statuses) == [400] * 5 + [429] * 35
     assert "Someone entered your password" in subjects
+
+
+def guess_codes(client, clock, secret: str, count: int) -> str:
+    """Wrong app codes until `count` were evaluated, waiting each Retry-After; returns
+    "guessed", or "locked" if mamori locked the second factor first."""
+    challenge, evaluated = start_login(client)["challenge"], 0
+    for number in range(MAX_REQUESTS):
+        if evaluated == count:
+            return "guessed"
+        guess = wrong_guess(number, "totp", secret, clock, [])
+        answer = client.post(
+            f"/api/v1/login/{challenge}/verify", json={"method": "totp", "code": guess}
+        )
+        if answer.status_code == 400:
+            evaluated += 1
+        elif answer.status_code == 429:
+            clock.advance(seconds=int(answer.headers["Retry-After"]))
+        elif answer.status_code == 410:
+            challenge = start_login(client)["challenge"]
+        else:
+            assert answer.status_code == 423, answer.text
+            return "locked"
+    raise AssertionError("mamori never stopped the guesses")
+
+
+def test_the_owner_s_logins_never_give_an_attacker_a_fresh_hundred(ctx, clock):
+    """The attacker has the password and guesses codes from elsewhere; the owner logs in
+    from home between rounds. Before, each of the owner's logins cleared the count, so
+    the attacker was never locked (here: 100 wrong codes, then the 101st still evaluated).
+    Now the attacker's failures are counted apart: locked at 100 in all, while the owner's
+    own device keeps logging in."""
+    with app_client(ctx, peer=HOME) as owner, app_client(ctx, peer=ELSEWHERE) as attacker:
+        _, secret, _ = user_with_app(owner, clock)
+        for _ in range(2):
+            assert guess_codes(attacker, clock, secret, 50) == "guessed"
+            clock.advance(minutes=15)  # the longest wait, so the owner is not held by it
+            challenge = start_login(owner)["challenge"]
+            right = {"method": "totp", "code": app_code(secret, clock)}
+            assert owner.post(f"/api/v1/login/{challenge}/verify", json=right).status_code == 200
+            clock.advance(seconds=30)  # a new time step: the owner's code is spent
+
+        assert guess_codes(attacker, clock, secret, 1) == "locked"
+        challenge = start_login(owner)["challenge"]
+        right = {"method": "totp", "code": app_code(secret, clock)}
+        assert owner.post(f"/api/v1/login/{challenge}/verify", json=right).status_code == 200

@@ -6,6 +6,7 @@ see; both stores are run through the same script of failures and waits.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from mamori.context import Context
 from mamori.core.errors import TooManyAttempts
 from mamori.core.throttle import DatabaseCounters, Policy, Throttle
+from mamori.recovery.service import wrong_code_policy
 from tests.conftest import redis_counters
 from tests.core.helpers import clock_of
 
@@ -139,3 +141,43 @@ def test_counts_survive_a_failed_request(throttle, ctx):
         throttle.check(db, POLICY, "hana")
 
     assert failures(throttle, ctx, "hana") == 3
+
+
+def reserve(throttle: Throttle, ctx: Context, subject: str, policy: Policy = POLICY) -> int | None:
+    """The failures counted with this attempt, or None when it was refused."""
+    with ctx.database.session() as db:
+        try:
+            return throttle.reserve(db, policy, subject)
+        except TooManyAttempts:
+            return None
+
+
+def test_a_burst_of_reservations_gets_exactly_the_free_tries(throttle, ctx):
+    """40 attempts at once, each counted before it is checked: exactly the 3 free ones
+    get through; check-then-count let a burst through on every store."""
+    with ThreadPoolExecutor(20) as pool:
+        counted = list(pool.map(lambda _: reserve(throttle, ctx, "hana"), range(40)))
+
+    assert sorted(n for n in counted if n is not None) == [1, 2, 3]
+    assert wait_of(throttle, ctx, "hana") == 1
+
+
+def test_a_reservation_given_back_leaves_the_other_failures_counted(throttle, ctx):
+    for _ in range(2):
+        reserve(throttle, ctx, "office")
+    with ctx.database.session() as db:
+        throttle.give_back(db, POLICY, "office")
+
+    assert failures(throttle, ctx, "office") == 1
+
+
+def test_a_typed_login_s_recovery_code_lock_lasts_a_day_not_a_century(throttle, ctx):
+    """Anyone can type a username: 100 wrong recovery codes kept its owner out of
+    recovery for 100 years (3,153,600,000 s) before the lock was capped."""
+    policy = wrong_code_policy(ctx.settings)
+    for _ in range(100):
+        fail(throttle, ctx, "typed", policy)
+
+    assert wait_of(throttle, ctx, "typed", policy) == 24 * 3600
+    clock_of(ctx).advance(days=1, seconds=1)
+    assert wait_of(throttle, ctx, "typed", policy) is None

@@ -14,7 +14,15 @@ from fastapi.testclient import TestClient
 from mamori.context import Context
 from mamori.core.throttle import DatabaseCounters
 from tests.conftest import PASSWORD, log_in, redis_counters, sign_up
-from tests.core.helpers import app_client, clock_of, events, problem, with_counters, with_settings
+from tests.core.helpers import (
+    app_client,
+    clock_of,
+    events,
+    problem,
+    web_log_in,
+    with_counters,
+    with_settings,
+)
 
 OFFICE = ("198.51.100.7", 40000)
 WRONG = "wrong guess"
@@ -252,3 +260,46 @@ def test_the_wait_does_not_reveal_which_e_mail_belongs_to_a_username(office, thr
     someone_elses = attempt(office, "kenji@example.com")
 
     assert own_address.status_code == someone_elses.status_code
+
+
+HOME = ("203.0.113.20", 5000)
+HELD = "Someone is trying to log in to your account"
+
+
+def test_the_owner_s_app_is_not_held_by_failures_from_elsewhere(throttled):
+    """An API client is trusted by the IP it completed a login from: before, 5 wrong
+    passwords by username from anywhere made the owner's own app wait too (429)."""
+    with app_client(throttled, peer=HOME) as home, app_client(throttled, peer=OFFICE) as attacker:
+        sign_up(home, email="hana@example.com")
+        assert log_in(home)
+        fail(attacker, 5)
+        problem(attempt(attacker, password=PASSWORD), 429, "too_many_attempts")
+
+        assert log_in(home)
+        held = [m for m in home.get("/dev/outbox").json() if m["subject"] == HELD]
+    assert len(held) == 1 and held[0]["to"] == "hana@example.com"
+    assert len(events(throttled, "login.throttled")) == 1
+
+
+def test_the_owner_s_browser_logs_in_while_another_on_the_same_ip_is_held(throttled):
+    """A browser is trusted by its device cookie, not its IP: here both share one."""
+    with app_client(throttled, peer=OFFICE) as owner, app_client(throttled, peer=OFFICE) as other:
+        sign_up(owner)
+        assert web_log_in(owner, "hana", PASSWORD).status_code == 303
+        for _ in range(5):
+            assert web_log_in(other, "hana", WRONG).status_code == 401
+        assert web_log_in(other, "hana", PASSWORD).status_code == 429
+
+        assert web_log_in(owner, "hana", PASSWORD).status_code == 303
+
+
+def test_the_owner_is_told_once_per_window_however_long_the_attack(office, throttled):
+    sign_up(office, email="hana@example.com")
+    clock = clock_of(throttled)
+    fail(office, 5)
+    for _ in range(4):
+        clock.advance(seconds=int(attempt(office).headers["Retry-After"]))
+        fail(office, 1)
+
+    held = [m for m in office.get("/dev/outbox").json() if m["subject"] == HELD]
+    assert len(held) == 1

@@ -13,7 +13,7 @@ from mamori.recovery import service
 from mamori.recovery.errors import RecoveryExpired, RecoveryInProgress
 from mamori.recovery.models import RecoveryAttempt
 from tests.conftest import PASSWORD, bearer, log_in
-from tests.core.helpers import clock_of, count, events, problem, run_cli
+from tests.core.helpers import app_client, clock_of, count, events, problem, run_cli
 from tests.recovery.helpers import (
     NEW_PASSWORD,
     account,
@@ -335,3 +335,19 @@ def test_the_kept_copy_of_a_holding_alert_has_no_cancel_link_and_the_mail_does(c
                 "/api/v1/recovery/cancellations", json={"cancel_token": found.group(1)}
             )
             assert cancelled.status_code == 204, cancelled.text
+
+
+def test_recoveries_started_by_others_do_not_keep_the_owner_out(ctx):
+    """Five starts naming "hana" from elsewhere used to make hana's own start wait (429);
+    from where she logged in before, she starts one at once."""
+    with (
+        app_client(ctx, peer=("203.0.113.20", 5000)) as home,
+        app_client(ctx, peer=("198.51.100.66", 5000)) as stranger,
+    ):
+        account(home, ctx)
+        assert log_in(home, "hana")
+        for _ in range(5):
+            assert stranger.post("/api/v1/recovery", json={"login": "hana"}).is_success
+        problem(stranger.post("/api/v1/recovery", json={"login": "hana"}), 429, "too_many_attempts")
+
+        assert home.post("/api/v1/recovery", json={"login": "hana"}).is_success

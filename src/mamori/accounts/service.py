@@ -331,11 +331,18 @@ def confirmation_policy(settings: Settings) -> Policy:
 
 
 def confirm_password(db: Session, ctx: Context, user: User, password: str) -> bool:
-    """Is this the user's password? TooManyAttempts while the account waits out a delay."""
+    """Is this the user's password? TooManyAttempts while the account waits out a delay.
+
+    Commits the caller's unit of work: the attempt is counted (reserved) before the hash,
+    which then runs outside any transaction, so a burst gets only the free tries."""
     policy, subject = confirmation_policy(ctx.settings), f"user:{user.id}"
-    ctx.throttle.check(db, policy, subject)
-    if not ctx.hasher.verify(user.password_hash, password):
-        ctx.throttle.record_failure(db, policy, subject)
+    ctx.throttle.reserve(db, policy, subject)
+    stored_hash = user.password_hash
+    db.commit()
+    if not ctx.hasher.verify(stored_hash, password):
+        return False
+    db.refresh(user)
+    if user.password_hash != stored_hash:  # changed while the hash ran: the new one wins
         return False
     ctx.throttle.clear(db, policy, subject)
     return True

@@ -81,18 +81,6 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def commit_before_slow_work(db: Session) -> None:
-    """On SQLite, commit what is done so far, so the write lock is not held through
-    CPU-bound work (an argon2id hash: ~20 ms of a core): every SQLite transaction holds it
-    (BEGIN IMMEDIATE, above), so a hash inside one made every login in every worker wait.
-    The session carries on: its next statement begins a new transaction, and the objects
-    it loaded stay usable (expire_on_commit=False). PostgreSQL locks only rows written,
-    so there the transaction stays open (a commit would cost round trips for nothing);
-    either way, what was read before the slow work may have changed after it."""
-    if db.get_bind().dialect.name == "sqlite":
-        db.commit()
-
-
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url

@@ -16,12 +16,12 @@ from mamori.backup_codes import service as backup_codes
 from mamori.codes import service as codes
 from mamori.context import Context
 from mamori.core.crypto import Keyring, new_token, token_digest
-from mamori.core.db import commit_before_slow_work
 from mamori.core.errors import (
     ChallengeExpired,
     CodeAlreadyUsed,
     InvalidCode,
     MamoriError,
+    TooManyAttempts,
 )
 from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
@@ -96,21 +96,34 @@ def check_password(
     *,
     login: str,
     password: str,
+    device: str | None = None,
 ) -> User:
-    """The user whose password this is, or InvalidCredentials — the same for every failure."""
+    """The user whose password this is, or InvalidCredentials — the same for every failure.
+
+    Failures from a trusted browser or client (`security.trusted_lane`) have a counter of
+    their own: however hard others hammer the login, the owner's device is not held."""
     settings, clock, hasher, throttle = ctx.settings, ctx.clock, ctx.hasher, ctx.throttle
     ip_subject = origin.ip or "unknown"
-    throttle.check(db, ip_policy(settings), ip_subject)
     user = find_by_login(db, login, settings.default_phone_region)
     subject = account_subject(ctx.keyring, login, settings.default_phone_region)
-    throttle.check(db, account_policy(settings), subject)
+    lane = security.trusted_lane(db, ctx, user, origin, device)
+    if lane is not None:
+        subject = f"{subject}:{lane}"
+    # Every attempt is counted as a failure before the hash, and given back on success:
+    # of a burst sent at once, exactly the free tries are evaluated.
+    throttle.reserve(db, ip_policy(settings), ip_subject)
+    try:
+        failures = throttle.reserve(db, account_policy(settings), subject)
+    except TooManyAttempts:
+        throttle.give_back(db, ip_policy(settings), ip_subject)  # refused, not evaluated
+        raise
     # The lookup runs for an unknown account too (user id 0 matches nothing): skipping it
     # made a known login measurably slower than an unknown one.
     if recovery.apply_due_recoveries(db, ctx, origin, user_id=user.id if user else 0):
         assert user is not None
         db.refresh(user)  # a recovery that came due just set the password
     stored_hash = user.password_hash if user else None
-    commit_before_slow_work(db)
+    db.commit()  # the reservations stand before the slow work, and hold no lock through it
     # Always run the hash, so an unknown account costs the same time as a known one.
     correct = hasher.verify(stored_hash, password)
     if correct and user is not None:
@@ -118,8 +131,6 @@ def check_password(
         db.refresh(user)
         correct = user.password_hash == stored_hash
     if not correct or user is None or user.disabled_at is not None:
-        throttle.record_failure(db, ip_policy(settings), ip_subject)
-        throttle.record_failure(db, account_policy(settings), subject)
         reason = "unknown_account" if user is None else "disabled" if correct else "bad_password"
         record_event(
             db,
@@ -130,12 +141,38 @@ def check_password(
             user_id=user.id if user else None,
             reason=reason,
         )
+        if user is not None and lane is None and failures == settings.login_account_free_failures:
+            _tell_owner_logins_are_held(db, ctx, origin, user, failures)
         raise InvalidCredentials()
-    # Only this account's counter is cleared; a success never clears a per-IP counter.
+    # Only this account's counter is cleared; the per-IP one gets back only this attempt.
+    # In the order they were reserved, and committed at once: the IP's row is shared by
+    # everyone behind it, so no login holds it through the rest of its work.
+    throttle.give_back(db, ip_policy(settings), ip_subject)
     throttle.clear(db, account_policy(settings), subject)
+    db.commit()
     if hasher.needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     return user
+
+
+def _tell_owner_logins_are_held(
+    db: Session, ctx: Context, origin: Origin, user: User, failures: int
+) -> None:
+    """Once per window, when the untrusted counter first makes logins wait (the count goes
+    up atomically, so exactly one failing request sees this number)."""
+    record_event(db, ctx.clock, "login.throttled", origin, user_id=user.id, failures=failures)
+    alert_user(
+        db,
+        ctx,
+        user,
+        "Someone is trying to log in to your account",
+        "There were %(count)d wrong passwords for your account %(username)s within an hour, "
+        "so logging in from new devices now waits a little after each one. Your own "
+        "devices are not held. If this wasn't you, make sure your password is not used "
+        "anywhere else, and turn on two-factor authentication.",
+        username=user.username,
+        count=failures,
+    )
 
 
 def log_in(
@@ -149,7 +186,7 @@ def log_in(
     device: str | None = None,
 ) -> LoginResult:
     """`device`: the browser's device cookie (None for API clients), for new-device alerts."""
-    user = check_password(db, ctx, origin, login=login, password=password)
+    user = check_password(db, ctx, origin, login=login, password=password, device=device)
     rate_password_at_login(db, ctx, user, password)
     if two_factor.is_two_factor_on(db, user.id):
         token = start_challenge(db, ctx, user, kind)
@@ -228,12 +265,16 @@ def challenge_user(db: Session, ctx: Context, token: str) -> tuple[LoginChalleng
     return challenge, user
 
 
-def send_login_code(db: Session, ctx: Context, origin: Origin, token: str, method: str) -> str:
+def send_login_code(
+    db: Session, ctx: Context, origin: Origin, token: str, method: str, device: str | None = None
+) -> str:
     """Text (or e-mail) a security code for this login; returns the masked destination."""
     challenge, user = challenge_user(db, ctx, token)
     if method not in two_factor.login_methods(db, ctx, user) or method not in ("sms", "email"):
         raise MethodNotAvailable()
-    check_second_factor_allowed(db, ctx, user.id)
+    check_second_factor_allowed(
+        db, ctx, user.id, security.trusted_lane(db, ctx, user, origin, device)
+    )
     if method == "sms":
         phone = two_factor.confirmed_phone(db, user.id)
         assert phone is not None
@@ -268,11 +309,12 @@ def verify_second_factor(
     challenge, user = challenge_user(db, ctx, token)
     if method not in two_factor.login_methods(db, ctx, user):
         raise MethodNotAvailable()
-    check_second_factor_allowed(db, ctx, user.id)
+    lane = security.trusted_lane(db, ctx, user, origin, device)
+    check_second_factor_allowed(db, ctx, user.id, lane)
     try:
         left = _check_code(db, ctx, origin, challenge, user, method, code)
     except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync, ChallengeExpired) as error:
-        _second_factor_failed(db, ctx, origin, challenge, user, method, error)
+        _second_factor_failed(db, ctx, origin, challenge, user, method, error, lane)
         raise
     completed = db.execute(
         update(LoginChallenge)
@@ -282,7 +324,8 @@ def verify_second_factor(
     ).rowcount  # type: ignore[attr-defined]
     if completed != 1 or not hold_credentials(db, user):
         raise ChallengeExpired()
-    two_factor.clear_second_factor_failures(db, ctx, user.id)
+    if lane is not None:
+        two_factor.clear_second_factor_failures(db, ctx, user.id, lane)
     session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind)
     record_event(
         db,
@@ -325,8 +368,9 @@ def _second_factor_failed(
     user: User,
     method: str,
     error: MamoriError,
+    lane: str | None,
 ) -> None:
-    failures = two_factor.record_second_factor_failure(db, ctx, user.id)
+    failures = two_factor.record_second_factor_failure(db, ctx, user.id, lane)
     challenge.failures += 1
     replayed = isinstance(error, CodeAlreadyUsed) and method == "totp"
     record_event(
@@ -373,14 +417,15 @@ def reauthenticate_with_second_factor(
         db, ctx, user
     ):
         raise MethodNotAvailable()
-    check_second_factor_allowed(db, ctx, user.id)
+    lane = security.trusted_lane(db, ctx, user, origin, None)
+    check_second_factor_allowed(db, ctx, user.id, lane)
     try:
         if method == "totp":
             totp.verify_totp(db, ctx, user.id, code)
         else:
             backup_codes.use_backup_code(db, ctx, origin, user, code)
     except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync) as error:
-        failures = two_factor.record_second_factor_failure(db, ctx, user.id)
+        failures = two_factor.record_second_factor_failure(db, ctx, user.id, lane)
         record_event(
             db,
             ctx.clock,
@@ -393,7 +438,8 @@ def reauthenticate_with_second_factor(
             consecutive_failures=failures,
         )
         raise
-    two_factor.clear_second_factor_failures(db, ctx, user.id)
+    if lane is not None:
+        two_factor.clear_second_factor_failures(db, ctx, user.id, lane)
     mark_reauthenticated(ctx.clock, session)
     record_event(
         db, ctx.clock, "reauthentication.succeeded", origin, user_id=user.id, factor=method

@@ -164,7 +164,9 @@ def send_code(
     _ = translator(request_locale(request))
     try:
         with ctx.database.session() as db:
-            masked = service.send_login_code(db, ctx, origin, token, method)
+            masked = service.send_login_code(
+                db, ctx, origin, token, method, device=device_secret(request)
+            )
             methods = service.challenge_methods(db, ctx, token)
     except ChallengeExpired:
         return _start_over(request)

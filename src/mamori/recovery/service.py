@@ -47,7 +47,13 @@ from mamori.backup_codes import service as backup_codes
 from mamori.codes import service as codes
 from mamori.context import Context
 from mamori.core.crypto import new_token, token_digest
-from mamori.core.errors import CodeAlreadyUsed, InvalidCode, MamoriError
+from mamori.core.errors import (
+    ChallengeExpired,
+    CodeAlreadyUsed,
+    InvalidCode,
+    MamoriError,
+    TooManyAttempts,
+)
 from mamori.core.i18n import translator
 from mamori.core.throttle import Policy
 from mamori.notifications.errors import DeliveryFailed
@@ -69,6 +75,7 @@ from mamori.recovery.models import (
     RecoveryAttempt,
     RecoveryProof,
 )
+from mamori.security import service as security
 from mamori.sessions.service import PUBLIC_ID, end_other_sessions
 from mamori.settings import Settings
 from mamori.totp import service as totp
@@ -139,13 +146,16 @@ def ip_policy(settings: Settings) -> Policy:
 
 def wrong_code_policy(settings: Settings) -> Policy:
     """Wrong security codes across every recovery of one typed login: each new recovery
-    brings a new code, but not a fresh set of guesses (at most ~100 a day, growing waits)."""
+    brings a new code, but not a fresh set of guesses (growing waits, at most an hour).
+    At 100 the typed login waits a day, no more: anyone can type a username, so a longer
+    block would be a way to keep its owner out of recovery."""
     return Policy(
         name="recovery-code",
         window=timedelta(hours=24),
         free=10,
         max_delay=timedelta(hours=1),
         lock_at=100,
+        lock_for=timedelta(hours=24),
     )
 
 
@@ -161,28 +171,35 @@ def account_policy(settings: Settings) -> Policy:
 # --- starting ----------------------------------------------------------------------------
 
 
-def start_recovery(db: Session, ctx: Context, origin: Origin, *, login: str) -> StartedRecovery:
+def start_recovery(
+    db: Session, ctx: Context, origin: Origin, *, login: str, device: str | None = None
+) -> StartedRecovery:
     """Open a recovery for whatever account `login` names, or for none, alike.
 
     Starts are limited per IP and per typed login (its canonical form, so notations
     share a counter, and unknown logins are limited exactly like known ones)."""
     settings = ctx.settings
     key = login_key(login, settings.default_phone_region) or "empty"
-    subjects = [
-        (ip_policy(settings), origin.ip or "unknown"),
-        (account_policy(settings), ctx.keyring.keyed_digest("throttle-recovery", key)[:32]),
-    ]
-    for policy, subject in subjects:
-        ctx.throttle.check(db, policy, subject)
-    for policy, subject in subjects:
-        ctx.throttle.record_failure(db, policy, subject)
     user = find_by_login(db, login, settings.default_phone_region)
     if user is not None and user.disabled_at is not None:
         user = None
+    login_digest = ctx.keyring.keyed_digest("throttle-recovery", key)[:32]
+    # The owner's own browser (or, over the API, an IP they logged in from) has a counter
+    # of its own: starts by others naming the username do not keep them out.
+    lane = security.trusted_lane(db, ctx, user, origin, device)
+    ip_subject = origin.ip or "unknown"
+    ctx.throttle.reserve(db, ip_policy(settings), ip_subject)
+    try:
+        ctx.throttle.reserve(
+            db, account_policy(settings), f"{login_digest}:{lane}" if lane else login_digest
+        )
+    except TooManyAttempts:
+        ctx.throttle.give_back(db, ip_policy(settings), ip_subject)  # refused, not counted
+        raise
     token = new_token()
     kind, _, typed = key.partition(":")
     attempt = _new_attempt(db, ctx, token, user, login_kind=kind)
-    attempt.login_digest = subjects[1][1]
+    attempt.login_digest = login_digest
     if attempt.login_kind in ("email", "phone"):
         channel: codes.Channel = "email" if attempt.login_kind == "email" else "sms"
         attempt.typed_masked = codes.mask_destination(channel, typed)[:100]
@@ -393,13 +410,15 @@ def prove_with_code(
     # Keyed by what was typed to start, never by the account: no wait tells which
     # e-mail or phone belongs to which username.
     subject = attempt.login_digest or f"recovery:{attempt.id}"
-    ctx.throttle.check(db, wrong_code_policy(ctx.settings), subject)
+    # Counted before the code is checked, so a burst gets exactly the free tries.
+    ctx.throttle.reserve(db, wrong_code_policy(ctx.settings), subject)
     try:
         codes.verify_security_code(
             db, ctx, origin, purpose="recovery", binding=_code_binding(attempt, channel), typed=code
         )
-    except InvalidCode:
-        ctx.throttle.record_failure(db, wrong_code_policy(ctx.settings), subject)
+    except (ChallengeExpired, CodeAlreadyUsed):
+        # No live code to guess against: not a wrong guess.
+        ctx.throttle.give_back(db, wrong_code_policy(ctx.settings), subject)
         raise
     ctx.throttle.clear(db, wrong_code_policy(ctx.settings), subject)
     if attempt.user_id is None:  # a stand-in code cannot be typed right: defensive only
@@ -444,14 +463,15 @@ def prove_with_second_factor(
     assert user is not None
     if method not in SECOND_FACTORS or method not in two_factor.login_methods(db, ctx, user):
         raise OptionNotAvailable()
-    two_factor.check_second_factor_allowed(db, ctx, user.id)
+    lane = security.trusted_lane(db, ctx, user, origin, None)
+    two_factor.check_second_factor_allowed(db, ctx, user.id, lane)
     try:
         if method == "totp":
             totp.verify_totp(db, ctx, user.id, code)
         else:
             backup_codes.use_backup_code(db, ctx, origin, user, code)
     except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync) as error:
-        failures = two_factor.record_second_factor_failure(db, ctx, user.id)
+        failures = two_factor.record_second_factor_failure(db, ctx, user.id, lane)
         record_event(
             db,
             ctx.clock,
@@ -465,7 +485,8 @@ def prove_with_second_factor(
             consecutive_failures=failures,
         )
         raise
-    two_factor.clear_second_factor_failures(db, ctx, user.id)
+    if lane is not None:
+        two_factor.clear_second_factor_failures(db, ctx, user.id, lane)
     add_proof(db, ctx, origin, attempt, method)
     return _status(db, ctx, attempt)
 

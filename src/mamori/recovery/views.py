@@ -12,7 +12,7 @@ from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.recovery import service
 from mamori.recovery.errors import RecoveryExpired
-from mamori.sessions.http import WebCaller
+from mamori.sessions.http import WebCaller, device_secret
 from mamori.web.security import hide_secret_paths
 from mamori.web.templating import (
     check_csrf,
@@ -105,7 +105,9 @@ def start(
 ) -> Response:
     try:
         with ctx.database.session() as db:
-            started = service.start_recovery(db, ctx, origin, login=login)
+            started = service.start_recovery(
+                db, ctx, origin, login=login, device=device_secret(request)
+            )
     except MamoriError as error:
         return render(
             request,

@@ -60,6 +60,37 @@ def device_digest(ctx: Context, user_id: int, device_secret: str | None, origin:
     return ctx.keyring.keyed_digest("device", str(user_id), "client", family)
 
 
+TRUST_DAYS = 30
+
+
+def trusted_lane(
+    db: Session, ctx: Context, user: User | None, origin: Origin, device_secret: str | None
+) -> str | None:
+    """Where this attempt's failures are counted apart (OWASP's device cookies): a browser
+    whose device cookie, or for an API client (no cookie) the IP, completed a login to
+    `user` in the last 30 days and since the password was last set. None: untrusted,
+    counted with everyone else. The lookup runs for an unknown account too (user id 0),
+    so it costs the same time either way."""
+    user_id = user.id if user else 0
+    since = ctx.clock.now() - timedelta(days=TRUST_DAYS)
+    if user is not None and user.password_changed_at > since:
+        since = user.password_changed_at
+    if device_secret:
+        digest = device_digest(ctx, user_id, device_secret, origin)
+        same = LoginSession.device_digest == digest
+    elif origin.ip:
+        digest = ctx.keyring.keyed_digest("trusted-ip", str(user_id), origin.ip)
+        same = LoginSession.ip == origin.ip
+    else:
+        return None
+    found = db.scalar(
+        select(LoginSession.id)
+        .where(LoginSession.user_id == user_id, same, LoginSession.created_at >= since)
+        .limit(1)
+    )
+    return digest[:24] if found is not None and user is not None else None
+
+
 def _is_new_device(db: Session, user: User, session: LoginSession, digest: str) -> bool:
     """New when the account has logged in before and has known devices, none of them
     this one. The first login after sign-up is never new (wherever the sign-up was), and
@@ -130,6 +161,7 @@ ALERT_TITLES = {
     "backup_codes.viewed": "Your backup codes were viewed",
     "backup_codes.regenerated": "You got new backup codes",
     "login.new_device": "New login from a device we don't recognise",
+    "login.throttled": "Someone is trying to log in to your account",
     "recovery.started": "Account recovery was started",
     "recovery.completed": "Your account was recovered",
     "recovery.cancelled": "Account recovery was cancelled",

@@ -6,9 +6,10 @@ The rules:
   in), an address to answer to, what happened, and up to 3 files (JPEG, PNG or PDF, told
   apart by their first bytes, never by the type a client claims). The answer is the same
   whether or not the login names an account: the case is stored either way.
-- Opening is limited per IP, per typed login (its canonical form, never the account it
-  resolves to, so no wait reveals whose e-mail or phone a login is) and per contact
-  address (the acknowledgement must not become a way to mail strangers).
+- Opening is limited per caller: per IP and per contact address (the acknowledgement
+  must not become a way to mail strangers). Never per named account: anyone can type a
+  username, and cases naming it must not keep its owner from opening their own. The
+  account's alerts are what is limited per account (a few a day), after the answer.
 - What happened, the typed login, the contact address and every file are sealed, bound to
   the case and the field (see models.py).
 - Only operators (a role granted on the command line) see and decide cases; every view,
@@ -150,8 +151,10 @@ def ip_quota(settings: Settings) -> SendQuota:
     return _per_day("support-case-ip", settings.support_cases_per_ip_day)
 
 
-def login_quota(settings: Settings) -> SendQuota:
-    return _per_day("support-case-login", settings.support_cases_per_account_day)
+def alert_quota(settings: Settings) -> SendQuota:
+    """Alerts to one account about cases naming it: a few a day, so strangers' cases
+    cannot flood the owner's inbox. It never refuses a case."""
+    return _per_day("support-case-alert", settings.support_cases_per_account_day)
 
 
 def contact_quota(settings: Settings) -> SendQuota:
@@ -199,7 +202,7 @@ def open_support_case(
     contact = _contact_address(contact_email)
     text = _description(what_happened)
     files = _checked_files(settings, evidence)
-    _count_against_quotas(db, ctx, origin, key, contact)
+    _count_against_quotas(db, ctx, origin, contact)
 
     user = find_by_login(db, login, settings.default_phone_region)
     if user is not None and user.disabled_at is not None:
@@ -256,7 +259,7 @@ def send_case_notices(db: Session, ctx: Context, origin: Origin, reference: str)
     contact = _unseal(ctx, case.reference, "contact", case.contact_email_sealed)
     _acknowledge(db, ctx, origin, case, contact)
     user = get_user(db, case.user_id) if case.user_id else None
-    if user is not None:
+    if user is not None and _within_alert_quota(db, ctx, user.id):
         _alert_account(
             db,
             ctx,
@@ -272,6 +275,14 @@ def send_case_notices(db: Session, ctx: Context, origin: Origin, reference: str)
             reference=case.reference,
             contact=case.contact_email_masked,
         )
+
+
+def _within_alert_quota(db: Session, ctx: Context, user_id: int) -> bool:
+    try:
+        ctx.throttle.reserve(db, alert_quota(ctx.settings), f"user:{user_id}")
+    except TooManyAttempts:
+        return False
+    return True
 
 
 def _login_key(settings: Settings, login: str) -> str:
@@ -351,14 +362,11 @@ def safe_filename(name: str, position: int, content_type: str) -> str:
     return text
 
 
-def _count_against_quotas(
-    db: Session, ctx: Context, origin: Origin, login: str, contact: str
-) -> None:
+def _count_against_quotas(db: Session, ctx: Context, origin: Origin, contact: str) -> None:
     settings, keyring = ctx.settings, ctx.keyring
-    # Subjects are digests: the throttle table holds no login or address.
+    # The caller, never the account named. Subjects are digests: no address is stored.
     quotas = [
         (ip_quota(settings), origin.ip or "unknown"),
-        (login_quota(settings), keyring.keyed_digest("throttle-support-login", login)[:32]),
         (
             contact_quota(settings),
             keyring.keyed_digest("throttle-support-contact", contact.casefold())[:32],

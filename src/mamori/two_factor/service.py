@@ -46,19 +46,32 @@ def second_factor_policy(ctx: Context) -> Policy:
     )
 
 
-def check_second_factor_allowed(db: Session, ctx: Context, user_id: int) -> None:
+def _subject(user_id: int, lane: str | None) -> str:
+    """One counter for everyone else, and one per trusted device (`security.trusted_lane`):
+    the owner's success on their own device clears only that device's count, so it never
+    hands an attacker elsewhere a fresh 100, and the attacker's lock never holds the owner's
+    device. Like a per-IP counter, the shared one is cleared by no success, only by a
+    recovery."""
+    return f"user:{user_id}" if lane is None else f"user:{user_id}:{lane}"
+
+
+def check_second_factor_allowed(
+    db: Session, ctx: Context, user_id: int, lane: str | None = None
+) -> None:
     """Raise while the account waits or is locked. Until the caller's unit of work ends,
     other second-factor attempts on the account wait: a burst of guesses sent at once
     would otherwise all pass this check before the first failure was counted."""
-    policy = second_factor_policy(ctx)
-    ctx.throttle.hold(db, policy, f"user:{user_id}")
-    if ctx.throttle.failures(db, policy, f"user:{user_id}") >= (policy.lock_at or 10**9):
+    policy, subject = second_factor_policy(ctx), _subject(user_id, lane)
+    ctx.throttle.hold(db, policy, subject)
+    if ctx.throttle.failures(db, policy, subject) >= (policy.lock_at or 10**9):
         raise SecondFactorLocked()
-    ctx.throttle.check(db, policy, f"user:{user_id}")
+    ctx.throttle.check(db, policy, subject)
 
 
-def record_second_factor_failure(db: Session, ctx: Context, user_id: int) -> int:
-    failures = ctx.throttle.record_failure(db, second_factor_policy(ctx), f"user:{user_id}")
+def record_second_factor_failure(
+    db: Session, ctx: Context, user_id: int, lane: str | None = None
+) -> int:
+    failures = ctx.throttle.record_failure(db, second_factor_policy(ctx), _subject(user_id, lane))
     # The count goes up atomically, so of requests failing at once exactly one sees it.
     if failures == ctx.settings.second_factor_lock_failures:
         _tell_owner_it_locked(db, ctx, user_id, failures)
@@ -86,8 +99,12 @@ def _tell_owner_it_locked(db: Session, ctx: Context, user_id: int, failures: int
     )
 
 
-def clear_second_factor_failures(db: Session, ctx: Context, user_id: int) -> None:
-    ctx.throttle.clear(db, second_factor_policy(ctx), f"user:{user_id}")
+def clear_second_factor_failures(
+    db: Session, ctx: Context, user_id: int, lane: str | None = None
+) -> None:
+    """A trusted device's success clears its own count; a recovery (lane None) clears the
+    shared one. A success from an untrusted device clears nothing (`_subject`)."""
+    ctx.throttle.clear(db, second_factor_policy(ctx), _subject(user_id, lane))
 
 
 def is_second_factor_waiting(error: Exception) -> bool:
