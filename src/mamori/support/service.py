@@ -279,7 +279,7 @@ def send_case_notices(db: Session, ctx: Context, origin: Origin, reference: str)
 
 def _within_alert_quota(db: Session, ctx: Context, user_id: int) -> bool:
     try:
-        ctx.throttle.reserve(db, alert_quota(ctx.settings), f"user:{user_id}")
+        reserve_sends(db, ctx.clock, [(alert_quota(ctx.settings), f"user:{user_id}")])
     except TooManyAttempts:
         return False
     return True
