@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -71,6 +72,24 @@ def postgres_schema() -> Iterator[str]:
     with admin.engine.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.engine.dispose()
+
+
+@contextmanager
+def empty_postgres_schema(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty schema in the PostgreSQL test database, dropped afterwards:
+    for a `mamori serve` that migrates it itself."""
+    if not POSTGRES_URL:
+        skip_or_fail("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
+    schema = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = Database(POSTGRES_URL)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield postgres_url(schema)
+    finally:
+        with admin.engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.engine.dispose()
 
 
 def postgres_url(schema: str) -> str:

@@ -19,8 +19,6 @@ flight; mamori starts again on the same data. Then, as a user would find it:
 
 from __future__ import annotations
 
-import os
-import secrets
 import subprocess
 import threading
 import time
@@ -37,7 +35,7 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
-from tests.conftest import PASSWORD, POSTGRES_URL, postgres_url, skip_or_fail
+from tests.conftest import PASSWORD, empty_postgres_schema, skip_or_fail
 from tests.faults.helpers import Account, Server, log_in_with_backup_code, prepare_account
 
 CODES_PER_SET = 20
@@ -198,18 +196,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'mamori.db'}"
         return
-    if not POSTGRES_URL:
-        skip_or_fail("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
-    schema = f"mamori_faults_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = Database(POSTGRES_URL)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield postgres_url(schema)
-    finally:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.engine.dispose()
+    with empty_postgres_schema("mamori_faults") as url:
+        yield url
 
 
 def test_kill_9_mid_flight_loses_no_acknowledged_use_and_spends_no_code_twice(

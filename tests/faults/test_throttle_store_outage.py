@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import socketserver
 import subprocess
@@ -28,18 +27,17 @@ import httpx
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError
-from sqlalchemy import select, text
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mamori.cli import app
-from mamori.core.db import Database
 from mamori.core.deployment import (
     DeploymentFact,
     ThrottleStoreMismatch,
     agree_on_throttle_store,
     throttle_store,
 )
-from tests.conftest import PASSWORD, POSTGRES_URL, postgres_url, skip_or_fail
+from tests.conftest import PASSWORD, empty_postgres_schema
 from tests.core.helpers import CSRF_FIELD, events
 from tests.core.servers import free_port, mamori_command, wait_until_healthy
 
@@ -232,18 +230,8 @@ def test_a_second_instance_on_the_same_sqlite_file_without_redis_refuses_to_star
 
 @pytest.fixture
 def postgres_database_url() -> Iterator[str]:
-    if not POSTGRES_URL:
-        skip_or_fail("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
-    schema = f"mamori_store_{secrets.token_hex(4)}"
-    admin = Database(POSTGRES_URL)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield postgres_url(schema)
-    finally:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.engine.dispose()
+    with empty_postgres_schema("mamori_store") as url:
+        yield url
 
 
 def test_a_second_instance_on_the_same_postgresql_schema_with_redis_refuses_to_start(
