@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
+import argon2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -133,14 +134,40 @@ def keyring() -> Keyring:
     return Keyring.generate()
 
 
+class CheapPasswordHasher(PasswordHasher):
+    """argon2id at its cheapest cost, for tests whose outcome does not depend on the cost:
+    at production cost the hashing took nearly half of the suite's time. The production
+    parameters are what `@pytest.mark.production_hasher` tests (and every test against a
+    real `mamori serve`) use."""
+
+    def __init__(self) -> None:  # not the parent's: its parameters are the production ones
+        self._hasher = argon2.PasswordHasher(
+            time_cost=1, memory_cost=8, parallelism=1, type=argon2.Type.ID
+        )
+        self._dummy = self._hasher.hash("mamori dummy password for unknown accounts")
+
+
 @pytest.fixture
-def ctx(database: Database, clock: MovableClock, settings: Settings, keyring: Keyring) -> Context:
+def hasher(request: pytest.FixtureRequest, settings: Settings) -> PasswordHasher:
+    if request.node.get_closest_marker("production_hasher"):
+        return PasswordHasher(settings)
+    return CheapPasswordHasher()
+
+
+@pytest.fixture
+def ctx(
+    database: Database,
+    clock: MovableClock,
+    settings: Settings,
+    keyring: Keyring,
+    hasher: PasswordHasher,
+) -> Context:
     return Context(
         settings=settings,
         clock=clock,
         database=database,
         keyring=keyring,
-        hasher=PasswordHasher(settings),
+        hasher=hasher,
         throttle=Throttle(DatabaseCounters(clock), clock),
     )
 

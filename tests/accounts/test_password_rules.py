@@ -167,6 +167,7 @@ def test_no_case_folding_and_no_trimming(client):
     assert log_in(client, password="Correct Horse Battery ")
 
 
+@pytest.mark.production_hasher
 def test_the_stored_hash_is_argon2id_at_owasp_parameters_or_stronger(client, ctx):
     sign_up(client)
 
@@ -178,6 +179,7 @@ def test_the_stored_hash_is_argon2id_at_owasp_parameters_or_stronger(client, ctx
     assert "correct" not in stored
 
 
+@pytest.mark.production_hasher
 def test_a_hash_at_old_parameters_is_upgraded_at_the_next_login(client, ctx):
     sign_up(client)
     weak = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
