@@ -169,7 +169,7 @@ def _tell_owner_logins_are_held(
         "There were %(count)d wrong passwords for your account %(username)s within an hour, "
         "so logging in from new devices now waits a little after each one. Your own "
         "devices are not held. If this wasn't you, make sure your password is not used "
-        "anywhere else, and turn on two-factor authentication.",
+        "anywhere else, and use two-factor authentication.",
         username=user.username,
         count=failures,
     )
