@@ -39,7 +39,8 @@ from mamori.core.deployment import (
 )
 from tests.conftest import PASSWORD, empty_postgres_schema
 from tests.core.helpers import CSRF_FIELD, events
-from tests.core.servers import free_port, mamori_command, wait_until_healthy
+from tests.core.servers import free_port, mamori_command
+from tests.e2e.conftest import running_server
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 PROBLEM = "application/problem+json"
@@ -86,23 +87,8 @@ def mamori_environment(data_dir: Path, **settings: str) -> dict[str, str]:
 @contextmanager
 def serving(data_dir: Path, **settings: str) -> Iterator[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log = data_dir / f"serve-{port}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*mamori_command(), "serve", "--port", str(port)],
-            env=mamori_environment(data_dir, **settings),
-            cwd=data_dir,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running_server(data_dir, **settings) as server:
+        yield server.url
 
 
 def refused_start(data_dir: Path, **settings: str) -> subprocess.CompletedProcess[str]:
