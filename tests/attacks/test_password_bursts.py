@@ -91,6 +91,18 @@ def new_account(url: str, headers: dict[str, str]) -> tuple[str, str]:
     return username, email
 
 
+def confirm_email(url: str, username: str, email: str, headers: dict[str, str]) -> None:
+    """Only a confirmed address serves "Can't log in?": the owner confirms it first."""
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        token = log_in(url, username, PASSWORD, headers).json()["token"]
+        assert client.post("/api/v1/me/email/send", headers=bearer(token)).status_code == 202
+        code = last_code_sent_to(client, email)
+        confirmed = client.post(
+            "/api/v1/me/email/confirm", headers=bearer(token), json={"code": code}
+        )
+        assert confirmed.status_code == 200, confirmed.text
+
+
 def log_in(url: str, login: str, password: str, headers: dict[str, str]) -> httpx.Response:
     return httpx.post(
         f"{url}/api/v1/login", json={"login": login, "password": password}, headers=headers
@@ -146,14 +158,8 @@ def test_the_recovery_password_proof_gets_only_the_free_tries(server_url: str):
     """The attacker has the owner's e-mail (a code came through) and guesses the password."""
     ip = from_ip()
     username, email = new_account(server_url, ip)
+    confirm_email(server_url, username, email, ip)
     with httpx.Client(base_url=server_url, headers=ip, timeout=30) as client:
-        token = log_in(server_url, username, PASSWORD, ip).json()["token"]
-        assert client.post("/api/v1/me/email/send", headers=bearer(token)).status_code == 202
-        code = last_code_sent_to(client, email)
-        confirmed = client.post(
-            "/api/v1/me/email/confirm", headers=bearer(token), json={"code": code}
-        )
-        assert confirmed.status_code == 200, confirmed.text
         recovery = client.post("/api/v1/recovery", json={"login": username}).json()["recovery"]
         sent = client.post(f"/api/v1/recovery/{recovery}/send", json={"option": "email"})
         assert sent.status_code == 202, sent.text
@@ -181,14 +187,8 @@ def test_a_burst_of_wrong_recovery_codes_gets_only_the_ten_free_ones(server_url:
     counter lets exactly 10 be checked. Before, PostgreSQL checked all 15."""
     ip = from_ip()
     username, email = new_account(server_url, ip)
+    confirm_email(server_url, username, email, ip)
     with httpx.Client(base_url=server_url, headers=ip, timeout=30) as client:
-        token = log_in(server_url, username, PASSWORD, ip).json()["token"]
-        assert client.post("/api/v1/me/email/send", headers=bearer(token)).status_code == 202
-        code = last_code_sent_to(client, email)
-        confirmed = client.post(
-            "/api/v1/me/email/confirm", headers=bearer(token), json={"code": code}
-        )
-        assert confirmed.status_code == 200, confirmed.text
         recoveries = []
         for _ in range(3):
             recovery = client.post("/api/v1/recovery", json={"login": username}).json()
@@ -207,7 +207,10 @@ def test_a_burst_of_wrong_recovery_codes_gets_only_the_ten_free_ones(server_url:
             headers=from_ip(),
         )
 
-    statuses, _ = burst(server_url, wrong)
+    statuses, seconds = burst(server_url, wrong)
 
-    assert statuses.count(400) == 10
+    # As in `evaluated`: a burst longer than the 1 s, 2 s … waits after the free ten rightly
+    # gets one more try as each ends (a loaded machine once took 11 this way); before the
+    # fix, PostgreSQL checked all 15 at once.
+    assert 10 <= statuses.count(400) <= 10 + int(math.log2(seconds + 1)), (statuses, seconds)
     assert set(statuses) <= {400, 410, 429}
