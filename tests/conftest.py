@@ -60,25 +60,24 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[str]:
-    if not POSTGRES_URL:
-        skip_or_fail("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
-    schema = f"mamori_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = Database(POSTGRES_URL)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(postgres_url(schema))
-    upgrade(database.engine)
-    database.engine.dispose()
-    yield schema
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.engine.dispose()
+    with new_postgres_schema("mamori_test") as schema:
+        database = Database(postgres_url(schema))
+        upgrade(database.engine)
+        database.engine.dispose()
+        yield schema
 
 
 @contextmanager
 def empty_postgres_schema(prefix: str) -> Iterator[str]:
     """The URL of a new, empty schema in the PostgreSQL test database, dropped afterwards:
     for a `mamori serve` that migrates it itself."""
+    with new_postgres_schema(prefix) as schema:
+        yield postgres_url(schema)
+
+
+@contextmanager
+def new_postgres_schema(prefix: str) -> Iterator[str]:
+    """The name of a new schema in the PostgreSQL test database, dropped afterwards."""
     if not POSTGRES_URL:
         skip_or_fail("PostgreSQL variant: set MAMORI_TEST_DATABASE_URL to run it")
     schema = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
@@ -86,7 +85,7 @@ def empty_postgres_schema(prefix: str) -> Iterator[str]:
     with admin.engine.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield postgres_url(schema)
+        yield schema
     finally:
         with admin.engine.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
