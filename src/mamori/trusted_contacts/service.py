@@ -449,15 +449,19 @@ def ask_trusted_contacts(
     asked: list[str] = []
     for key in dict.fromkeys(k for k in map(_username_key, usernames[:MAX_NAMES]) if k):
         contact = _active_contact(db, owner_id, key)
-        if available and owner is not None and contact is not None:
-            with kept_or_undone(db, keep=True):
-                if _ask(db, ctx, attempt, owner, contact):
-                    asked.append(contact.username)
-                    continue
-        if stand_in is not None:
-            # The account itself stands in for the contact: no one is asked or told.
-            with kept_or_undone(db, keep=False):
-                _ask(db, ctx, attempt, stand_in, stand_in)
+        real = available and owner is not None and contact is not None
+        asker, asked_one = (owner, contact) if real else (stand_in, stand_in)
+        if asker is None or asked_one is None:
+            continue  # no account exists at all: there is nobody to rehearse with
+        # The e-mail quota is kept for every name, asked or not, so a name typed again and
+        # again runs out of e-mails exactly as a real contact does.
+        mailed = _may_email(db, ctx, _mail_key(ctx, owner_id, key))
+        # A name that is not asked is rehearsed with the account standing in for the
+        # contact, then undone: no one is asked or told.
+        name = asked_one.username  # read before the block, which leaves it expired
+        with kept_or_undone(db, keep=real):
+            if _ask(db, ctx, attempt, asker, asked_one, mailed) and real:
+                asked.append(name)
     record_event(
         db,
         ctx.clock,
@@ -574,6 +578,7 @@ def _ask(
     attempt: RecoveryAttempt,
     owner: User,
     contact: User,
+    mailed: bool,
 ) -> bool:
     """One request per attempt and contact: naming them again asks nothing new."""
     exists = db.scalar(
@@ -601,10 +606,8 @@ def _ask(
             db.flush()
     except IntegrityError:
         return False  # the same name in a racing request: asked there
-    pair = ctx.keyring.keyed_digest("throttle-contact-mail", str(owner.id), str(contact.id))[:32]
-    # Reserved every time, the message undone past the day's e-mails: an ask takes as
-    # long for a contact mailed today as for anyone else.
-    mailed = _may_email(db, ctx, pair)
+    # Written every time, undone past the day's e-mails: an ask takes as long for a
+    # contact mailed today as for anyone else.
     with kept_or_undone(db, keep=mailed):
         alert_user(
             db,
@@ -621,9 +624,15 @@ def _ask(
     return True
 
 
-def _may_email(db: Session, ctx: Context, pair: str) -> bool:
+def _mail_key(ctx: Context, owner_id: int, username_key: str) -> str:
+    """The per-contact e-mail quota's key: the account and the name as typed (normalized),
+    so a contact and a name that is no contact count alike."""
+    return ctx.keyring.keyed_digest("throttle-contact-mail", str(owner_id), username_key)[:32]
+
+
+def _may_email(db: Session, ctx: Context, key: str) -> bool:
     try:
-        reserve_sends(db, ctx.clock, [(emails_quota(), pair)])
+        reserve_sends(db, ctx.clock, [(emails_quota(), key)])
     except TooManyAttempts:
         return False
     return True
