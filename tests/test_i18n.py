@@ -48,7 +48,11 @@ def _call_name(call: ast.Call) -> str:
 
 # Which arguments of a function are an alert's subject and body: (positions, keywords).
 AlertArguments = dict[str, tuple[list[int], set[str]]]
-ALERT_USER: AlertArguments = {"alert_user": ([3, 4], {"subject", "body"})}
+ALERT_USER: AlertArguments = {
+    "alert_user": ([3, 4], {"subject", "body"}),
+    # Alert("subject", "body"): the messages.py of a feature
+    "Alert": ([0, 1], {"subject", "body"}),
+}
 
 
 def _alert_helpers(trees: list[ast.Module]) -> AlertArguments:

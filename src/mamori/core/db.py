@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import CursorResult, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -42,6 +42,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def changed_one(result: object) -> bool:
+    """True when a conditional UPDATE (or DELETE) changed exactly one row: the request that
+    made it won the race; any other count means someone else came first."""
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

@@ -27,9 +27,9 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ from mamori.accounts.service import USERNAME, find_by_username, get_user
 from mamori.audit.service import Origin, record_event
 from mamori.backup_codes.service import format_backup_code, normalize_backup_code
 from mamori.context import Context
-from mamori.core.db import kept_or_undone
+from mamori.core.db import changed_one, kept_or_undone
 from mamori.core.errors import CodeAlreadyUsed, InvalidCode, TooManyAttempts
 from mamori.core.throttle import Policy
 from mamori.notifications.quotas import SendQuota, reserve_sends
@@ -47,6 +47,7 @@ from mamori.recovery import service as recovery
 from mamori.recovery.models import OPEN, RecoveryAttempt
 from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.sessions.service import PUBLIC_ID
+from mamori.trusted_contacts import messages
 from mamori.trusted_contacts.errors import (
     CannotChooseYourself,
     ContactCodeExpired,
@@ -216,9 +217,8 @@ def choose_trusted_contacts(
         db,
         ctx,
         owner,
-        "Your trusted contacts changed",
-        "Your trusted contacts are now: %(contacts)s. If you can't log in, they can help "
-        "you back in.",
+        messages.CONTACTS_CHANGED.subject,
+        messages.CONTACTS_CHANGED.body,
         contacts=_names(user.username for user in chosen),
     )
     for user in added:
@@ -245,9 +245,8 @@ def remove_trusted_contact(
         db,
         ctx,
         owner,
-        "A trusted contact was removed",
-        "%(contact)s is no longer one of your trusted contacts. Trusted contacts who can "
-        "help you: %(count)s.",
+        messages.CONTACT_REMOVED.subject,
+        messages.CONTACT_REMOVED.body,
         contact=name,
         count=active_contact_count(db, owner.id),
     )
@@ -321,10 +320,8 @@ def _tell_chosen(db: Session, ctx: Context, owner: User, contact: User) -> None:
         db,
         ctx,
         contact,
-        "%(owner)s chose you as a trusted contact",
-        "%(owner)s chose you as a trusted contact on mamori. If they ever can't log in, "
-        "they may ask you for a code: give it only to them, by voice. If you don't want "
-        "this, decline here: %(link)s",
+        messages.YOU_WERE_CHOSEN.subject,
+        messages.YOU_WERE_CHOSEN.body,
         owner=owner.username,
         link=_link(ctx, SETTINGS_PAGE),
     )
@@ -338,8 +335,8 @@ def _tell_removed(db: Session, ctx: Context, owner: User, contact_name: str) -> 
         db,
         ctx,
         contact,
-        "You are no longer a trusted contact of %(owner)s",
-        "%(owner)s removed you from their trusted contacts. You have nothing to do.",
+        messages.YOU_WERE_REMOVED.subject,
+        messages.YOU_WERE_REMOVED.body,
         owner=owner.username,
     )
 
@@ -388,9 +385,8 @@ def decline(db: Session, ctx: Context, origin: Origin, contact_id: int, owner_na
         db,
         ctx,
         owner,
-        "%(contact)s declined to be your trusted contact",
-        "%(contact)s declined to be your trusted contact. Trusted contacts who can help "
-        "you: %(count)s. At least 3 are needed; choose someone else here: %(link)s",
+        messages.CONTACT_DECLINED.subject,
+        messages.CONTACT_DECLINED.body,
         contact=contact.username,
         count=count,
         link=_link(ctx, SETTINGS_PAGE),
@@ -480,10 +476,7 @@ def ask_trusted_contacts(
                 ctx,
                 origin,
                 told,
-                "Someone asked your trusted contacts for help",
-                "Someone recovering your account %(username)s (Can't log in?) asked your "
-                "trusted contacts %(contacts)s for codes. If it wasn't you, tell them not to "
-                "give any code, and change your password.",
+                messages.CONTACTS_ASKED,
                 username=told.username,
                 contacts=_names(asked or [told.username]),
             )
@@ -613,11 +606,8 @@ def _ask(
             db,
             ctx,
             contact,
-            "%(owner)s needs your help to log in",
-            "Someone recovering the mamori account %(owner)s asked you, as a trusted "
-            "contact, for a code. Before you give one, call or meet %(owner)s and make sure "
-            "it is really them. Give the code only by voice, never by message: mamori will "
-            "never ask you for it. Open the request: %(link)s",
+            messages.HELP_NEEDED.subject,
+            messages.HELP_NEEDED.body,
             owner=owner.username,
             link=_link(ctx, f"{REQUEST_PAGE}/{request.public_id}"),
         )
@@ -682,7 +672,7 @@ def _spend(db: Session, ctx: Context, request: TrustedContactRequest) -> None:
         execution_options={"synchronize_session": False},
     )
     db.refresh(request)
-    if cast(CursorResult[Any], result).rowcount != 1:
+    if not changed_one(result):
         if request.vouched_at is not None:
             raise CodeAlreadyUsed(request.vouched_at)
         raise InvalidCode()
@@ -753,10 +743,7 @@ def give_code(
             ctx,
             origin,
             owner,
-            "%(contact)s gave a code to help recover your account",
-            "Your trusted contact %(contact)s gave a code to someone recovering your "
-            "account %(username)s. If it wasn't you, change your password now and tell "
-            "%(contact)s.",
+            messages.CODE_GIVEN,
             contact=contact.username,
             username=owner.username,
         )
@@ -793,10 +780,7 @@ def refuse_request(
         ctx,
         origin,
         owner,
-        "%(contact)s doubted a recovery of your account",
-        "Your trusted contact %(contact)s said that someone recovering your account "
-        "%(username)s isn't you, and gave them no code. If it was you, call %(contact)s. "
-        "If it wasn't, change your password now.",
+        messages.REQUEST_REFUSED,
         contact=contact.username,
         username=owner.username,
     )
