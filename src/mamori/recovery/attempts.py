@@ -17,18 +17,10 @@ from mamori.recovery.models import OPEN, RecoveryAttempt, RecoveryProof
 from mamori.two_factor import service as two_factor
 
 Option = Literal["email", "sms"]
-
-
 CODE_PROOFS = {"email": "email_code", "sms": "sms_code"}
-
-
 # What only the person can have received: the first proof is always one of these.
 RECEIVED = frozenset({"email_code", "sms_code", "trusted_contacts", "support"})
-
-
 SECOND_FACTORS = frozenset({"totp", "backup_code"})
-
-
 MAX_TOKEN = 128
 
 

@@ -40,11 +40,7 @@ from mamori.trusted_contacts.models import TrustedContact, TrustedContactRequest
 # Names one recovery may type in one go, and how often it may ask: enough to
 # misremember a few handles, too few to page through the user base.
 MAX_NAMES = 10
-
-
 ASKS_PER_ATTEMPT = 5
-
-
 # E-mails one owner's recoveries may send one contact in a day; more requests still
 # show in the contact's list, they just do not mail them again.
 EMAILS_PER_CONTACT_DAY = 3

@@ -14,20 +14,10 @@ from mamori.context import Context
 from mamori.trusted_contacts.models import TrustedContact, TrustedContactRequest
 
 MINIMUM = 3
-
-
 MAXIMUM = 5
-
-
 CODE_DIGITS = 8
-
-
 DIGEST_PURPOSE = "trusted-contact-code"
-
-
 SETTINGS_PAGE = "/accounts/center/password-and-security/trusted-contacts"
-
-
 REQUEST_PAGE = "/trusted-contacts/requests"
 
 
