@@ -17,15 +17,15 @@ from mamori.context import Context
 from mamori.core.errors import TooManyAttempts
 from mamori.core.throttle import Policy
 from mamori.notifications.service import alert_user
-from mamori.second_factors.methods import METHOD_NAMES, Method
+
+# METHOD_NAMES and confirmed_phone are re-exported: callers have always found them here.
+from mamori.second_factors.methods import METHOD_NAMES as METHOD_NAMES
+from mamori.second_factors.methods import Method
 from mamori.totp import service as totp
 from mamori.two_factor.errors import MethodNotAvailable, NoPendingPhone, SecondFactorLocked
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
 from mamori.two_factor.registry import FACTORS, SET_UP
-from mamori.two_factor.security_codes import confirmed_phone
-
-__all__ = ["METHOD_NAMES", "confirmed_phone"]  # where callers have always found them
-
+from mamori.two_factor.security_codes import confirmed_phone as confirmed_phone
 
 # --- the failure counter -------------------------------------------------------------
 
