@@ -12,32 +12,23 @@ from mamori.accounts.credentials import credential_stamp, hold_credentials
 from mamori.accounts.models import User
 from mamori.accounts.service import find_by_login, get_user, login_key
 from mamori.audit.service import Origin, record_event
-from mamori.backup_codes import service as backup_codes
-from mamori.codes import service as codes
 from mamori.context import Context
 from mamori.core.crypto import Keyring, new_token, token_digest
-from mamori.core.errors import (
-    ChallengeExpired,
-    CodeAlreadyUsed,
-    InvalidCode,
-    MamoriError,
-    TooManyAttempts,
-)
+from mamori.core.errors import ChallengeExpired, CodeAlreadyUsed, MamoriError, TooManyAttempts
 from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
 from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
 from mamori.recovery import service as recovery
+from mamori.second_factors.methods import METHOD_NAMES, Attempt, Method
 from mamori.security import service as security
 from mamori.security.ratings import rate_password_at_login
 from mamori.sessions.reauthentication import session_and_user
 from mamori.sessions.service import NewSession, mark_reauthenticated, start_session
 from mamori.settings import Settings
-from mamori.totp import service as totp
-from mamori.totp.errors import ClockOutOfSync
 from mamori.two_factor import service as two_factor
-from mamori.two_factor.errors import MethodNotAvailable
-from mamori.two_factor.service import check_second_factor_allowed
+from mamori.two_factor import verify as second_factor
+from mamori.two_factor.verify import Proof, Step
 
 
 def ip_policy(settings: Settings) -> Policy:
@@ -65,14 +56,14 @@ class LoginResult:
     user: User
     session: NewSession | None = None
     challenge: str | None = None
-    methods: list[str] = field(default_factory=list)
+    methods: list[Method] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class SecondFactorResult:
     user: User
     session: NewSession
-    method: str
+    method: Method
     # After the last backup code, the user is taken to get new codes.
     backup_codes_left: int | None = None
 
@@ -265,35 +256,34 @@ def challenge_user(db: Session, ctx: Context, token: str) -> tuple[LoginChalleng
     return challenge, user
 
 
+LOGIN = Step(
+    accepts=frozenset(Method),
+    failed_event="login.second_factor_failed",
+    method_detail="method",
+)
+CONFIRM_ITS_YOU = Step(
+    accepts=frozenset({Method.TOTP, Method.BACKUP_CODE}),
+    failed_event="reauthentication.failed",
+    method_detail="factor",
+)
+
+
+def _login_attempt(
+    db: Session, ctx: Context, origin: Origin, token: str, device: str | None
+) -> tuple[LoginChallenge, Attempt]:
+    """The live challenge, and a second factor proven for it: sent codes belong to it."""
+    challenge, user = challenge_user(db, ctx, token)
+    lane = security.trusted_lane(db, ctx, user, origin, device)
+    binding = f"login:{challenge.id}"
+    return challenge, Attempt(user, origin, lane=lane, purpose="login", binding=binding)
+
+
 def send_login_code(
     db: Session, ctx: Context, origin: Origin, token: str, method: str, device: str | None = None
 ) -> str:
     """Text (or e-mail) a security code for this login; returns the masked destination."""
-    challenge, user = challenge_user(db, ctx, token)
-    if method not in two_factor.login_methods(db, ctx, user) or method not in ("sms", "email"):
-        raise MethodNotAvailable()
-    check_second_factor_allowed(
-        db, ctx, user.id, security.trusted_lane(db, ctx, user, origin, device)
-    )
-    if method == "sms":
-        phone = two_factor.confirmed_phone(db, user.id)
-        assert phone is not None
-        destination = phone.phone
-    else:
-        assert user.email is not None
-        destination = user.email
-    codes.send_security_code(
-        db,
-        ctx,
-        origin,
-        user_id=user.id,
-        purpose="login",
-        binding=f"login:{challenge.id}",
-        channel="sms" if method == "sms" else "email",
-        destination=destination,
-        locale=user.locale,
-    )
-    return codes.mask_destination("sms" if method == "sms" else "email", destination)
+    _, attempt = _login_attempt(db, ctx, origin, token, device)
+    return second_factor.send_second_factor_code(db, ctx, attempt, method)
 
 
 def verify_second_factor(
@@ -306,16 +296,30 @@ def verify_second_factor(
     device: str | None = None,
 ) -> SecondFactorResult:
     """Check the code against the one method the user chose — never every factor."""
-    challenge, user = challenge_user(db, ctx, token)
-    if method not in two_factor.login_methods(db, ctx, user):
-        raise MethodNotAvailable()
-    lane = security.trusted_lane(db, ctx, user, origin, device)
-    check_second_factor_allowed(db, ctx, user.id, lane)
+    challenge, attempt = _login_attempt(db, ctx, origin, token, device)
+    user, proof = attempt.user, Proof(attempt, method, code)
     try:
-        left = _check_code(db, ctx, origin, challenge, user, method, code)
-    except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync, ChallengeExpired) as error:
-        _second_factor_failed(db, ctx, origin, challenge, user, method, error, lane)
+        proven = second_factor.verify_second_factor(db, ctx, LOGIN, proof)
+    except second_factor.WRONG_ANSWERS as error:
+        _someone_has_the_password(db, ctx, challenge, proof, error)
         raise
+    _complete_challenge(db, ctx, challenge, user)
+    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind)
+    record_event(
+        db,
+        ctx.clock,
+        "login.succeeded",
+        origin,
+        user_id=user.id,
+        factor=f"password+{proven.method}",
+        session=session.session.public_id,
+    )
+    security.secure_new_session(db, ctx, origin, user, session.session, device)
+    return SecondFactorResult(user, session, proven.method, proven.backup_codes_left)
+
+
+def _complete_challenge(db: Session, ctx: Context, challenge: LoginChallenge, user: User) -> None:
+    """Once: of two right answers at the same moment, one login goes on."""
     completed = db.execute(
         update(LoginChallenge)
         .where(LoginChallenge.id == challenge.id, LoginChallenge.completed_at.is_(None))
@@ -324,84 +328,33 @@ def verify_second_factor(
     ).rowcount  # type: ignore[attr-defined]
     if completed != 1 or not hold_credentials(db, user):
         raise ChallengeExpired()
-    if lane is not None:
-        two_factor.clear_second_factor_failures(db, ctx, user.id, lane)
-    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind)
-    record_event(
-        db,
-        ctx.clock,
-        "login.succeeded",
-        origin,
-        user_id=user.id,
-        factor=f"password+{method}",
-        session=session.session.public_id,
-    )
-    security.secure_new_session(db, ctx, origin, user, session.session, device)
-    return SecondFactorResult(user=user, session=session, method=method, backup_codes_left=left)
 
 
-def _check_code(
-    db: Session,
-    ctx: Context,
-    origin: Origin,
-    challenge: LoginChallenge,
-    user: User,
-    method: str,
-    code: str,
-) -> int | None:
-    if method == "totp":
-        totp.verify_totp(db, ctx, user.id, code)
-        return None
-    if method == "backup_code":
-        return backup_codes.use_backup_code(db, ctx, origin, user, code)
-    codes.verify_security_code(
-        db, ctx, origin, purpose="login", binding=f"login:{challenge.id}", typed=code
-    )
-    return None
-
-
-def _second_factor_failed(
-    db: Session,
-    ctx: Context,
-    origin: Origin,
-    challenge: LoginChallenge,
-    user: User,
-    method: str,
-    error: MamoriError,
-    lane: str | None,
+def _someone_has_the_password(
+    db: Session, ctx: Context, challenge: LoginChallenge, proof: Proof, error: MamoriError
 ) -> None:
-    failures = two_factor.record_second_factor_failure(db, ctx, user.id, lane)
+    """The right password with a wrong second factor: the owner should know (ASVS 2.5.5),
+    once per login attempt rather than once per typo; a replayed code always."""
     challenge.failures += 1
-    replayed = isinstance(error, CodeAlreadyUsed) and method == "totp"
-    record_event(
-        db,
-        ctx.clock,
-        "login.second_factor_failed",
-        origin,
-        user_id=user.id,
-        outcome="failure",
-        method=method,
-        reason=error.code,
-        consecutive_failures=failures,
-    )
-    # The right password with a wrong second factor: the owner should know (ASVS 2.5.5),
-    # once per login attempt rather than once per typo; a replayed code always.
+    method = Method(proof.method)  # offered, or no code was checked
+    replayed = isinstance(error, CodeAlreadyUsed) and method == Method.TOTP
     if challenge.failures == 1 or replayed:
         alert_user(
             db,
             ctx,
-            user,
+            proof.attempt.user,
             "Someone entered your password",
             "Someone entered the right password for your account but not the "
             "two-factor code (%(method)s). If it wasn't you, change your password.",
-            method=two_factor.METHOD_NAMES[method],
+            method=METHOD_NAMES[method],
         )
 
 
 def challenge_methods(db: Session, ctx: Context, token: str) -> list[str]:
-    """What the challenge page offers; ChallengeExpired when the login must start over."""
+    """What the challenge page offers (a Method is its string); ChallengeExpired when
+    the login must start over."""
     _, user = challenge_user(db, ctx, token)
-    return two_factor.login_methods(db, ctx, user)
+    return list[str](two_factor.login_methods(db, ctx, user))
 
 
 def reauthenticate_with_second_factor(
@@ -413,34 +366,10 @@ def reauthenticate_with_second_factor(
     cannot guess codes faster than an attacker at the login page.
     """
     session, user = session_and_user(db, session_id)
-    if method not in ("totp", "backup_code") or method not in two_factor.login_methods(
-        db, ctx, user
-    ):
-        raise MethodNotAvailable()
-    lane = security.trusted_lane(db, ctx, user, origin, None)
-    check_second_factor_allowed(db, ctx, user.id, lane)
-    try:
-        if method == "totp":
-            totp.verify_totp(db, ctx, user.id, code)
-        else:
-            backup_codes.use_backup_code(db, ctx, origin, user, code)
-    except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync) as error:
-        failures = two_factor.record_second_factor_failure(db, ctx, user.id, lane)
-        record_event(
-            db,
-            ctx.clock,
-            "reauthentication.failed",
-            origin,
-            user_id=user.id,
-            outcome="failure",
-            factor=method,
-            reason=error.code,
-            consecutive_failures=failures,
-        )
-        raise
-    if lane is not None:
-        two_factor.clear_second_factor_failures(db, ctx, user.id, lane)
+    attempt = Attempt(user, origin, lane=security.trusted_lane(db, ctx, user, origin, None))
+    proof = Proof(attempt, method, code)
+    proven = second_factor.verify_second_factor(db, ctx, CONFIRM_ITS_YOU, proof)
     mark_reauthenticated(ctx.clock, session)
     record_event(
-        db, ctx.clock, "reauthentication.succeeded", origin, user_id=user.id, factor=method
+        db, ctx.clock, "reauthentication.succeeded", origin, user_id=user.id, factor=proven.method
     )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from mamori.accounts.models import User
 from mamori.backup_codes.service import remaining_codes
 from mamori.context import Context
+from mamori.second_factors.methods import Method
 from mamori.security.models import SecurityState
 from mamori.security.ratings import password_rating
 from mamori.security.service import SECURITY_PAGE, security_state
@@ -54,7 +55,7 @@ class Account:
 
     user: User
     state: SecurityState | None
-    factors: list[str]
+    factors: list[Method]
     backup_codes_left: int | None
 
 
@@ -76,7 +77,7 @@ def check_two_factor(db: Session, ctx: Context, account: Account) -> Finding:
 def check_authenticator_app(db: Session, ctx: Context, account: Account) -> Finding | None:
     if not account.factors:
         return None
-    if "totp" in account.factors:
+    if Method.TOTP in account.factors:
         return Finding("authenticator_app", "ok", "You use an authentication app")
     return Finding(
         "sms_only",

@@ -17,18 +17,15 @@ from mamori.context import Context
 from mamori.core.errors import TooManyAttempts
 from mamori.core.throttle import Policy
 from mamori.notifications.service import alert_user
+
+# METHOD_NAMES and confirmed_phone are re-exported: callers have always found them here.
+from mamori.second_factors.methods import METHOD_NAMES as METHOD_NAMES
+from mamori.second_factors.methods import Method
 from mamori.totp import service as totp
 from mamori.two_factor.errors import MethodNotAvailable, NoPendingPhone, SecondFactorLocked
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
-
-FACTORS = ("totp", "sms")  # the methods that turn two-factor on
-METHOD_NAMES = {
-    "totp": "authenticator app",
-    "sms": "text message",
-    "email": "e-mail",
-    "backup_code": "backup code",
-}
-
+from mamori.two_factor.registry import FACTORS, SET_UP
+from mamori.two_factor.security_codes import confirmed_phone as confirmed_phone
 
 # --- the failure counter -------------------------------------------------------------
 
@@ -114,29 +111,18 @@ def is_second_factor_waiting(error: Exception) -> bool:
 # --- what is on ------------------------------------------------------------------------
 
 
-def confirmed_phone(db: Session, user_id: int) -> PhoneMethod | None:
-    return db.scalar(
-        select(PhoneMethod).where(
-            PhoneMethod.user_id == user_id, PhoneMethod.confirmed_at.is_not(None)
-        )
-    )
-
-
 def two_factor_settings(db: Session, user_id: int) -> TwoFactorSettings | None:
     return db.get(TwoFactorSettings, user_id)
 
 
-def enabled_factors(db: Session, user_id: int) -> list[str]:
-    """The confirmed methods, the default first."""
-    found = []
-    if totp.has_authenticator(db, user_id):
-        found.append("totp")
-    if confirmed_phone(db, user_id) is not None:
-        found.append("sms")
+def enabled_factors(db: Session, user_id: int) -> list[Method]:
+    """The methods set up, the default first."""
+    found = [method for method, factor in SET_UP.items() if factor.is_set_up(db, user_id)]
     preferences = two_factor_settings(db, user_id)
-    if preferences and preferences.default_method in found:
-        found.remove(preferences.default_method)
-        found.insert(0, preferences.default_method)
+    default = Method.named(preferences.default_method) if preferences else None
+    if default in found:
+        found.remove(default)
+        found.insert(0, default)
     return found
 
 
@@ -144,22 +130,19 @@ def is_two_factor_on(db: Session, user_id: int) -> bool:
     return two_factor_settings(db, user_id) is not None and bool(enabled_factors(db, user_id))
 
 
-def login_methods(db: Session, ctx: Context, user: User) -> list[str]:
-    """What "Try another way" offers: confirmed factors, e-mail codes where the operator
-    allows them, and backup codes while any remain."""
-    methods = enabled_factors(db, user.id)
-    if ctx.settings.email_second_factor and user.email and user.email_confirmed_at:
-        methods.append("email")
-    if backup_codes.remaining_codes(db, user.id):
-        methods.append("backup_code")
-    return methods
+def login_methods(db: Session, ctx: Context, user: User) -> list[Method]:
+    """What "Try another way" offers: the methods set up (the default first), then the
+    others this person has now (e-mail codes where the operator allows them, backup
+    codes while any remain)."""
+    others = [m for m, f in FACTORS.items() if m not in SET_UP and f.available(db, ctx, user)]
+    return enabled_factors(db, user.id) + others
 
 
 # --- turning methods on and off ---------------------------------------------------------
 
 
 def method_confirmed(
-    db: Session, ctx: Context, origin: Origin, user: User, method: str
+    db: Session, ctx: Context, origin: Origin, user: User, method: Method
 ) -> list[str]:
     """After a method is confirmed. Returns the first backup codes when this turned
     two-factor on, else an empty list."""
@@ -175,7 +158,9 @@ def method_confirmed(
             method=METHOD_NAMES[method],
         )
         return []
-    db.add(TwoFactorSettings(user_id=user.id, default_method=method, enabled_at=ctx.clock.now()))
+    db.add(
+        TwoFactorSettings(user_id=user.id, default_method=method.value, enabled_at=ctx.clock.now())
+    )
     db.flush()
     record_event(db, ctx.clock, "two_factor.turned_on", origin, user_id=user.id, method=method)
     alert_user(
@@ -191,9 +176,10 @@ def method_confirmed(
 
 def set_default_method(db: Session, ctx: Context, origin: Origin, user: User, method: str) -> None:
     preferences = two_factor_settings(db, user.id)
-    if preferences is None or method not in enabled_factors(db, user.id):
+    chosen = _set_up_method(db, user.id, method)
+    if preferences is None:
         raise MethodNotAvailable()
-    preferences.default_method = method
+    preferences.default_method = chosen.value
     record_event(
         db, ctx.clock, "two_factor.default_changed", origin, user_id=user.id, method=method
     )
@@ -203,22 +189,21 @@ def set_default_method(db: Session, ctx: Context, origin: Origin, user: User, me
         user,
         "Your two-factor settings changed",
         "Your default two-factor method is now: %(method)s.",
-        method=METHOD_NAMES[method],
+        method=METHOD_NAMES[chosen],
     )
 
 
 def remove_method(db: Session, ctx: Context, origin: Origin, user: User, method: str) -> None:
     """Removing the last method turns two-factor off (and its backup codes go with it)."""
     factors = enabled_factors(db, user.id)
-    if method not in factors:
-        raise MethodNotAvailable()
-    if factors == [method]:
+    removed = _set_up_method(db, user.id, method)
+    if factors == [removed]:
         turn_off_two_factor(db, ctx, origin, user)
         return
-    _delete_factor(db, user.id, method)
+    SET_UP[removed].remove(db, user.id)
     preferences = two_factor_settings(db, user.id)
-    if preferences is not None and preferences.default_method == method:
-        preferences.default_method = next(f for f in factors if f != method)
+    if preferences is not None and preferences.default_method == removed:
+        preferences.default_method = next(f for f in factors if f != removed).value
     record_event(db, ctx.clock, "two_factor.method_removed", origin, user_id=user.id, method=method)
     alert_user(
         db,
@@ -226,16 +211,13 @@ def remove_method(db: Session, ctx: Context, origin: Origin, user: User, method:
         user,
         "A two-factor method was removed",
         "A two-factor method (%(method)s) was removed from your account.",
-        method=METHOD_NAMES[method],
+        method=METHOD_NAMES[removed],
     )
 
 
 def turn_off_two_factor(db: Session, ctx: Context, origin: Origin, user: User) -> None:
     """The caller checks the reauthentication window first."""
-    for factor in FACTORS:
-        _delete_factor(db, user.id, factor)
-    db.execute(delete(TwoFactorSettings).where(TwoFactorSettings.user_id == user.id))
-    backup_codes.delete_backup_codes(db, user.id)
+    _remove_everything(db, user.id)
     record_event(db, ctx.clock, "two_factor.turned_off", origin, user_id=user.id)
     alert_user(
         db,
@@ -251,18 +233,23 @@ def remove_every_factor(
 ) -> None:
     """Two-factor off as part of a larger change (a recovery that took effect): the
     caller tells the owner about the whole change, so no separate alert here."""
-    for factor in FACTORS:
-        _delete_factor(db, user.id, factor)
-    db.execute(delete(TwoFactorSettings).where(TwoFactorSettings.user_id == user.id))
-    backup_codes.delete_backup_codes(db, user.id)
+    _remove_everything(db, user.id)
     record_event(db, ctx.clock, "two_factor.turned_off", origin, user_id=user.id, reason=reason)
 
 
-def _delete_factor(db: Session, user_id: int, method: str) -> None:
-    if method == "totp":
-        totp.remove_authenticator(db, user_id)
-    elif method == "sms":
-        db.execute(delete(PhoneMethod).where(PhoneMethod.user_id == user_id))
+def _set_up_method(db: Session, user_id: int, method: str) -> Method:
+    """The named method, if this person has set it up."""
+    named = Method.named(method)
+    if named is None or named not in enabled_factors(db, user_id):
+        raise MethodNotAvailable()
+    return named
+
+
+def _remove_everything(db: Session, user_id: int) -> None:
+    for factor in SET_UP.values():
+        factor.remove(db, user_id)
+    db.execute(delete(TwoFactorSettings).where(TwoFactorSettings.user_id == user_id))
+    backup_codes.delete_backup_codes(db, user_id)
 
 
 # --- text-message codes -----------------------------------------------------------------
@@ -318,11 +305,11 @@ def confirm_phone_enrollment(
         delete(PhoneMethod).where(PhoneMethod.user_id == user.id, PhoneMethod.id != pending.id)
     )
     pending.confirmed_at = ctx.clock.now()
-    return method_confirmed(db, ctx, origin, user, "sms")
+    return method_confirmed(db, ctx, origin, user, Method.SMS)
 
 
 def confirm_authenticator(
     db: Session, ctx: Context, origin: Origin, user: User, typed: str
 ) -> list[str]:
     totp.confirm_enrollment(db, ctx, user.id, typed)
-    return method_confirmed(db, ctx, origin, user, "totp")
+    return method_confirmed(db, ctx, origin, user, Method.TOTP)
