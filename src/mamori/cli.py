@@ -12,16 +12,14 @@ import uvicorn
 from mamori.accounts import service as accounts
 from mamori.audit.service import Origin, recent_events, record_event
 from mamori.backup_codes.service import remaining_codes
-from mamori.core.crypto import load_or_create_keyring
+from mamori.bootstrap import context_from_environment, prepare_storage
 from mamori.core.db import Database
-from mamori.core.migrate import upgrade
 from mamori.core.terminal import safe_json, safe_text
 from mamori.recovery.cli import commands as recovery_commands
 from mamori.settings import Settings
 from mamori.support import cli as support_cli
 
 if TYPE_CHECKING:
-    from mamori.context import Context
     from mamori.notifications.models import OutboxMessage
 
 app = typer.Typer(help="mamori: self-hosted account security.", no_args_is_help=True)
@@ -37,24 +35,9 @@ users.command("grant-operator")(support_cli.grant_operator)
 users.command("revoke-operator")(support_cli.revoke_operator)
 
 
-def _prepare(settings: Settings) -> Database:
-    """Data directory, secrets (mode 0600) and schema: what every start needs."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    load_or_create_keyring(settings.resolved_secrets_file)
-    database = Database(settings.resolved_database_url)
-    upgrade(database.engine)
-    return database
-
-
-def context_from_environment(settings: Settings) -> Context:
-    """What commands that act like the server need: the same context `serve` builds."""
-    from mamori.app import build_context
-
-    _prepare(settings).engine.dispose()
-    return build_context(settings)
-
-
 def create_app_from_environment() -> object:
+    # Imported here, not at the top: the app pulls in every feature's routes and templates,
+    # which `mamori --help` and the other commands never need (they stay fast).
     from mamori.app import create_app
 
     settings = Settings()
@@ -77,7 +60,7 @@ def serve(
     from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 
     settings = Settings()
-    database = _prepare(settings)
+    database = prepare_storage(settings)
     try:
         _agree_on_throttle_store(database, settings)
     finally:
@@ -147,7 +130,7 @@ def throttle_store_command(
 
     settings = Settings()
     configured = throttle_store(settings.redis_url)
-    database = _prepare(settings)
+    database = prepare_storage(settings)
     clock = SystemClock()
     with database.session() as db:
         if switch:
@@ -170,7 +153,7 @@ def throttle_store_command(
 @app.command()
 def migrate() -> None:
     """Apply database migrations (serve does this too)."""
-    _prepare(Settings())
+    prepare_storage(Settings())
     typer.echo("database is up to date")
 
 
@@ -180,7 +163,7 @@ def list_users(limit: int = 50) -> None:
 
     from mamori.accounts.models import User
 
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         for user in db.scalars(select(User).order_by(User.id).limit(limit)):
             state = "disabled" if user.disabled_at else "active"
@@ -190,7 +173,7 @@ def list_users(limit: int = 50) -> None:
 @users.command("show")
 def show_user(username: str) -> None:
     """What an operator may see of an account: never a password, code or secret."""
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
@@ -219,7 +202,7 @@ def disable_user(username: str) -> None:
     from mamori.core.clock import SystemClock
     from mamori.sessions.service import end_other_sessions
 
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     clock = SystemClock()
     with database.session() as db:
         user = accounts.find_by_username(db, username)
@@ -236,7 +219,7 @@ def disable_user(username: str) -> None:
 def enable_user(username: str) -> None:
     from mamori.core.clock import SystemClock
 
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
@@ -255,7 +238,7 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """Read the security event log, newest first."""
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         user_id = None
         if user is not None:
@@ -322,7 +305,7 @@ def list_messages(
     """The newest messages and where each stands; `--status failed` for what did not arrive."""
     from mamori.notifications.service import messages
 
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         for message in messages(db, status=status.value if status else None, limit=limit):
             facts = _message_facts(message)
@@ -342,7 +325,7 @@ def show_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
     """One message: recipient, subject, state, attempts and last error. Never a code."""
     from mamori.notifications.models import OutboxMessage
 
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         message = db.get(OutboxMessage, message_id)
         if message is None:
@@ -360,7 +343,7 @@ def retry_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> N
     from mamori.notifications.service import retry_message as requeue
 
     settings = Settings()
-    database = _prepare(settings)
+    database = prepare_storage(settings)
     try:
         with database.session() as db:
             requeue(db, SystemClock(), message_id)
@@ -383,12 +366,9 @@ def deliver_messages(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many")] = 100,
 ) -> None:
     """Send what is due now, once (for cron, when MAMORI_DELIVERY_WORKER=false)."""
-    from mamori.app import build_context
     from mamori.notifications.delivery import deliver_pending
 
-    settings = Settings()
-    _prepare(settings).engine.dispose()
-    ctx = build_context(settings)
+    ctx = context_from_environment(Settings())
     try:
         counts = deliver_pending(ctx, limit)
     finally:
