@@ -21,6 +21,7 @@ from mamori.bootstrap import build_context
 from mamori.contact_details import api as contact_details_api
 from mamori.contact_details import views as contact_details_views
 from mamori.context import Context
+from mamori.front_door import views as front_door_views
 from mamori.login import api as login_api
 from mamori.login import views as login_views
 from mamori.notifications import api as notifications_api
@@ -45,7 +46,6 @@ from mamori.trusted_contacts import api as trusted_contacts_api
 from mamori.trusted_contacts import views as trusted_contacts_views
 from mamori.two_factor import api as two_factor_api
 from mamori.two_factor import views as two_factor_views
-from mamori.web import views as web_views
 from mamori.web.errors import install_error_handlers
 from mamori.web.security import BodySizeLimit, SecurityHeaders
 from mamori.web.templating import make_environment
@@ -94,7 +94,7 @@ def create_app(
         login_api.router,
         sessions_api.router,
         notifications_api.router,
-        web_views.router,
+        front_door_views.router,
         accounts_views.router,
         login_views.router,
         sessions_views.router,
