@@ -4,23 +4,39 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy import select
 
 from mamori.accounts import service as accounts
+from mamori.accounts.models import User
 from mamori.audit.service import Origin, recent_events, record_event
 from mamori.backup_codes.service import remaining_codes
 from mamori.bootstrap import context_from_environment, prepare_storage
+from mamori.core.clock import SystemClock
 from mamori.core.db import Database
+from mamori.core.deployment import (
+    THROTTLE_STORE,
+    DeploymentFact,
+    ThrottleStoreMismatch,
+    agree_on_throttle_store,
+    switch_throttle_store,
+    throttle_store,
+)
 from mamori.core.terminal import safe_json, safe_text
+from mamori.notifications.delivery import deliver_pending
+from mamori.notifications.errors import MessageNotFound, NotRetryable
+from mamori.notifications.models import OutboxMessage
+from mamori.notifications.service import messages
+from mamori.notifications.service import retry_message as requeue
+from mamori.observability.logs import logging_config
+from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 from mamori.recovery.cli import commands as recovery_commands
+from mamori.sessions.service import end_other_sessions
 from mamori.settings import Settings
 from mamori.support import cli as support_cli
-
-if TYPE_CHECKING:
-    from mamori.notifications.models import OutboxMessage
 
 app = typer.Typer(help="mamori: self-hosted account security.", no_args_is_help=True)
 users = typer.Typer(help="Look up and manage accounts.", no_args_is_help=True)
@@ -56,8 +72,6 @@ def serve(
     complete within MAMORI_HEADER_TIMEOUT_SECONDS (10 s) of connecting or of the
     request's first byte (else the connection is closed). It refuses to start when
     the database records another throttle store (see `mamori throttle-store`)."""
-    from mamori.observability.logs import logging_config
-    from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 
     settings = Settings()
     database = prepare_storage(settings)
@@ -93,12 +107,6 @@ def serve(
 def _agree_on_throttle_store(database: Database, settings: Settings) -> None:
     """Refuse to start with failure counters apart from the other instances' (see
     core/deployment.py): a clear message and exit status 1."""
-    from mamori.core.clock import SystemClock
-    from mamori.core.deployment import (
-        ThrottleStoreMismatch,
-        agree_on_throttle_store,
-        throttle_store,
-    )
 
     try:
         with database.session() as db:
@@ -124,9 +132,6 @@ def throttle_store_command(
 ) -> None:
     """Where failure counters live: the one recorded for this database, and this
     configuration's. Every instance must use the recorded one, or it refuses to start."""
-    from mamori.core.clock import SystemClock
-    from mamori.core.deployment import THROTTLE_STORE, DeploymentFact, throttle_store
-    from mamori.core.deployment import switch_throttle_store as record
 
     settings = Settings()
     configured = throttle_store(settings.redis_url)
@@ -134,7 +139,7 @@ def throttle_store_command(
     clock = SystemClock()
     with database.session() as db:
         if switch:
-            before = record(db, clock, configured)
+            before = switch_throttle_store(db, clock, configured)
             record_event(
                 db,
                 clock,
@@ -159,9 +164,6 @@ def migrate() -> None:
 
 @users.command("list")
 def list_users(limit: int = 50) -> None:
-    from sqlalchemy import select
-
-    from mamori.accounts.models import User
 
     database = prepare_storage(Settings())
     with database.session() as db:
@@ -199,8 +201,6 @@ def show_user(username: str) -> None:
 @users.command("disable")
 def disable_user(username: str) -> None:
     """Disable an account and end all of its sessions."""
-    from mamori.core.clock import SystemClock
-    from mamori.sessions.service import end_other_sessions
 
     database = prepare_storage(Settings())
     clock = SystemClock()
@@ -217,7 +217,6 @@ def disable_user(username: str) -> None:
 
 @users.command("enable")
 def enable_user(username: str) -> None:
-    from mamori.core.clock import SystemClock
 
     database = prepare_storage(Settings())
     with database.session() as db:
@@ -303,7 +302,6 @@ def list_messages(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """The newest messages and where each stands; `--status failed` for what did not arrive."""
-    from mamori.notifications.service import messages
 
     database = prepare_storage(Settings())
     with database.session() as db:
@@ -323,7 +321,6 @@ def list_messages(
 @outbox.command("show")
 def show_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """One message: recipient, subject, state, attempts and last error. Never a code."""
-    from mamori.notifications.models import OutboxMessage
 
     database = prepare_storage(Settings())
     with database.session() as db:
@@ -338,9 +335,6 @@ def show_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
 @outbox.command("retry")
 def retry_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """Queue a failed message again with a fresh set of attempts (audited)."""
-    from mamori.core.clock import SystemClock
-    from mamori.notifications.errors import MessageNotFound, NotRetryable
-    from mamori.notifications.service import retry_message as requeue
 
     settings = Settings()
     database = prepare_storage(settings)
@@ -366,7 +360,6 @@ def deliver_messages(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many")] = 100,
 ) -> None:
     """Send what is due now, once (for cron, when MAMORI_DELIVERY_WORKER=false)."""
-    from mamori.notifications.delivery import deliver_pending
 
     ctx = context_from_environment(Settings())
     try:
