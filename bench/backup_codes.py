@@ -27,9 +27,9 @@ from sqlalchemy import create_engine, insert, text
 import mamori.backup_codes.service as service
 from mamori.accounts.models import User
 from mamori.accounts.passwords import PasswordHasher
-from mamori.app import build_context
 from mamori.audit.service import Origin
 from mamori.backup_codes.models import BackupCode, BackupCodeSet
+from mamori.bootstrap import build_context
 from mamori.context import Context
 from mamori.core.clock import SystemClock
 from mamori.core.errors import InvalidCode

@@ -34,7 +34,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text, update
 
 from mamori.accounts.models import User
-from mamori.app import build_context, create_app
+from mamori.app import create_app
+from mamori.bootstrap import build_context
 from mamori.core.clock import SystemClock
 from mamori.core.migrate import upgrade
 from mamori.settings import Settings

@@ -159,7 +159,7 @@ class MamoriServer:
     def context(self) -> Context:
         """A Context with the server's settings and secrets (for seeding and inspection)."""
         if self._ctx is None:
-            from mamori.app import build_context
+            from mamori.bootstrap import build_context
             from mamori.settings import Settings
 
             fields = {

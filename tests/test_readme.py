@@ -19,7 +19,8 @@ START = (
 )
 TEST = (
     "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/ruff check . && "
-    ".venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/pytest"
+    ".venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/lint-imports && "
+    ".venv/bin/pytest"
 )
 
 

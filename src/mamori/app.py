@@ -15,17 +15,13 @@ from swagger_ui_bundle import swagger_ui_path
 from mamori import __version__
 from mamori.accounts import api as accounts_api
 from mamori.accounts import views as accounts_views
-from mamori.accounts.passwords import PasswordHasher
 from mamori.backup_codes import api as backup_codes_api
 from mamori.backup_codes import views as backup_codes_views
+from mamori.bootstrap import build_context
 from mamori.contact_details import api as contact_details_api
 from mamori.contact_details import views as contact_details_views
 from mamori.context import Context
-from mamori.core.clock import Clock, SystemClock
-from mamori.core.crypto import load_or_create_keyring
-from mamori.core.db import Database
-from mamori.core.errors import install_error_handlers
-from mamori.core.throttle import Throttle, make_counters
+from mamori.front_door import views as front_door_views
 from mamori.login import api as login_api
 from mamori.login import views as login_views
 from mamori.notifications import api as notifications_api
@@ -41,6 +37,7 @@ from mamori.security import review as security_review
 from mamori.security import views as security_views
 from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
+from mamori.sessions.http import unauthenticated_api_request
 from mamori.settings import Settings
 from mamori.support import api as support_api
 from mamori.support import views as support_views
@@ -49,25 +46,11 @@ from mamori.trusted_contacts import api as trusted_contacts_api
 from mamori.trusted_contacts import views as trusted_contacts_views
 from mamori.two_factor import api as two_factor_api
 from mamori.two_factor import views as two_factor_views
-from mamori.web import views as web_views
+from mamori.web.errors import install_error_handlers
 from mamori.web.security import BodySizeLimit, SecurityHeaders
 from mamori.web.templating import make_environment
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
-
-
-def build_context(settings: Settings, clock: Clock | None = None) -> Context:
-    clock = clock or SystemClock()
-    database = Database(settings.resolved_database_url)
-    keyring = load_or_create_keyring(settings.resolved_secrets_file)
-    return Context(
-        settings=settings,
-        clock=clock,
-        database=database,
-        keyring=keyring,
-        hasher=PasswordHasher(settings),
-        throttle=Throttle(make_counters(settings.redis_url, clock), clock),
-    )
 
 
 def create_app(
@@ -91,7 +74,7 @@ def create_app(
     )
     app.state.ctx = ctx
     app.state.templates = make_environment()
-    install_error_handlers(app)
+    install_error_handlers(app, unauthenticated_api_request)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=ctx.settings.max_body_bytes,
@@ -111,7 +94,7 @@ def create_app(
         login_api.router,
         sessions_api.router,
         notifications_api.router,
-        web_views.router,
+        front_door_views.router,
         accounts_views.router,
         login_views.router,
         sessions_views.router,

@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy import select
 
 from mamori.accounts import service as accounts
+from mamori.accounts.models import User
 from mamori.audit.service import Origin, recent_events, record_event
 from mamori.backup_codes.service import remaining_codes
-from mamori.core.crypto import load_or_create_keyring
+from mamori.bootstrap import context_from_environment, prepare_storage
+from mamori.core.clock import SystemClock
 from mamori.core.db import Database
-from mamori.core.migrate import upgrade
+from mamori.core.deployment import (
+    THROTTLE_STORE,
+    DeploymentFact,
+    ThrottleStoreMismatch,
+    agree_on_throttle_store,
+    switch_throttle_store,
+    throttle_store,
+)
 from mamori.core.terminal import safe_json, safe_text
+from mamori.notifications.delivery import deliver_pending
+from mamori.notifications.errors import MessageNotFound, NotRetryable
+from mamori.notifications.models import OutboxMessage
+from mamori.notifications.service import messages
+from mamori.notifications.service import retry_message as requeue
+from mamori.observability.logs import logging_config
+from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 from mamori.recovery.cli import commands as recovery_commands
+from mamori.sessions.service import end_other_sessions
 from mamori.settings import Settings
 from mamori.support import cli as support_cli
-
-if TYPE_CHECKING:
-    from mamori.context import Context
-    from mamori.notifications.models import OutboxMessage
 
 app = typer.Typer(help="mamori: self-hosted account security.", no_args_is_help=True)
 users = typer.Typer(help="Look up and manage accounts.", no_args_is_help=True)
@@ -37,24 +51,9 @@ users.command("grant-operator")(support_cli.grant_operator)
 users.command("revoke-operator")(support_cli.revoke_operator)
 
 
-def _prepare(settings: Settings) -> Database:
-    """Data directory, secrets (mode 0600) and schema: what every start needs."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    load_or_create_keyring(settings.resolved_secrets_file)
-    database = Database(settings.resolved_database_url)
-    upgrade(database.engine)
-    return database
-
-
-def context_from_environment(settings: Settings) -> Context:
-    """What commands that act like the server need: the same context `serve` builds."""
-    from mamori.app import build_context
-
-    _prepare(settings).engine.dispose()
-    return build_context(settings)
-
-
 def create_app_from_environment() -> object:
+    # Imported here, not at the top: the app pulls in every feature's routes and templates,
+    # which `mamori --help` and the other commands never need (they stay fast).
     from mamori.app import create_app
 
     settings = Settings()
@@ -73,11 +72,9 @@ def serve(
     complete within MAMORI_HEADER_TIMEOUT_SECONDS (10 s) of connecting or of the
     request's first byte (else the connection is closed). It refuses to start when
     the database records another throttle store (see `mamori throttle-store`)."""
-    from mamori.observability.logs import logging_config
-    from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 
     settings = Settings()
-    database = _prepare(settings)
+    database = prepare_storage(settings)
     try:
         _agree_on_throttle_store(database, settings)
     finally:
@@ -110,12 +107,6 @@ def serve(
 def _agree_on_throttle_store(database: Database, settings: Settings) -> None:
     """Refuse to start with failure counters apart from the other instances' (see
     core/deployment.py): a clear message and exit status 1."""
-    from mamori.core.clock import SystemClock
-    from mamori.core.deployment import (
-        ThrottleStoreMismatch,
-        agree_on_throttle_store,
-        throttle_store,
-    )
 
     try:
         with database.session() as db:
@@ -141,17 +132,14 @@ def throttle_store_command(
 ) -> None:
     """Where failure counters live: the one recorded for this database, and this
     configuration's. Every instance must use the recorded one, or it refuses to start."""
-    from mamori.core.clock import SystemClock
-    from mamori.core.deployment import THROTTLE_STORE, DeploymentFact, throttle_store
-    from mamori.core.deployment import switch_throttle_store as record
 
     settings = Settings()
     configured = throttle_store(settings.redis_url)
-    database = _prepare(settings)
+    database = prepare_storage(settings)
     clock = SystemClock()
     with database.session() as db:
         if switch:
-            before = record(db, clock, configured)
+            before = switch_throttle_store(db, clock, configured)
             record_event(
                 db,
                 clock,
@@ -170,17 +158,14 @@ def throttle_store_command(
 @app.command()
 def migrate() -> None:
     """Apply database migrations (serve does this too)."""
-    _prepare(Settings())
+    prepare_storage(Settings())
     typer.echo("database is up to date")
 
 
 @users.command("list")
 def list_users(limit: int = 50) -> None:
-    from sqlalchemy import select
 
-    from mamori.accounts.models import User
-
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         for user in db.scalars(select(User).order_by(User.id).limit(limit)):
             state = "disabled" if user.disabled_at else "active"
@@ -190,7 +175,7 @@ def list_users(limit: int = 50) -> None:
 @users.command("show")
 def show_user(username: str) -> None:
     """What an operator may see of an account: never a password, code or secret."""
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
@@ -216,10 +201,8 @@ def show_user(username: str) -> None:
 @users.command("disable")
 def disable_user(username: str) -> None:
     """Disable an account and end all of its sessions."""
-    from mamori.core.clock import SystemClock
-    from mamori.sessions.service import end_other_sessions
 
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     clock = SystemClock()
     with database.session() as db:
         user = accounts.find_by_username(db, username)
@@ -234,9 +217,8 @@ def disable_user(username: str) -> None:
 
 @users.command("enable")
 def enable_user(username: str) -> None:
-    from mamori.core.clock import SystemClock
 
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         user = accounts.find_by_username(db, username)
         if user is None:
@@ -255,7 +237,7 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """Read the security event log, newest first."""
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         user_id = None
         if user is not None:
@@ -320,9 +302,8 @@ def list_messages(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """The newest messages and where each stands; `--status failed` for what did not arrive."""
-    from mamori.notifications.service import messages
 
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         for message in messages(db, status=status.value if status else None, limit=limit):
             facts = _message_facts(message)
@@ -340,9 +321,8 @@ def list_messages(
 @outbox.command("show")
 def show_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """One message: recipient, subject, state, attempts and last error. Never a code."""
-    from mamori.notifications.models import OutboxMessage
 
-    database = _prepare(Settings())
+    database = prepare_storage(Settings())
     with database.session() as db:
         message = db.get(OutboxMessage, message_id)
         if message is None:
@@ -355,12 +335,9 @@ def show_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> No
 @outbox.command("retry")
 def retry_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """Queue a failed message again with a fresh set of attempts (audited)."""
-    from mamori.core.clock import SystemClock
-    from mamori.notifications.errors import MessageNotFound, NotRetryable
-    from mamori.notifications.service import retry_message as requeue
 
     settings = Settings()
-    database = _prepare(settings)
+    database = prepare_storage(settings)
     try:
         with database.session() as db:
             requeue(db, SystemClock(), message_id)
@@ -383,12 +360,8 @@ def deliver_messages(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many")] = 100,
 ) -> None:
     """Send what is due now, once (for cron, when MAMORI_DELIVERY_WORKER=false)."""
-    from mamori.app import build_context
-    from mamori.notifications.delivery import deliver_pending
 
-    settings = Settings()
-    _prepare(settings).engine.dispose()
-    ctx = build_context(settings)
+    ctx = context_from_environment(Settings())
     try:
         counts = deliver_pending(ctx, limit)
     finally:

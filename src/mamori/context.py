@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mamori.accounts.passwords import PasswordHasher
 from mamori.core.clock import Clock
 from mamori.core.crypto import Keyring
 from mamori.core.db import Database
+from mamori.core.passwords import PasswordHasher
 from mamori.core.throttle import Throttle
 from mamori.settings import Settings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mamori.app import build_context
+from mamori.bootstrap import build_context
 from mamori.cli import app
 from mamori.core.clock import MovableClock
 from mamori.core.migrate import upgrade

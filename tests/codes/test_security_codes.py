@@ -28,12 +28,13 @@ from mamori.core.errors import (
     CodeAlreadyUsed,
     InvalidCode,
     TooManyAttempts,
-    install_error_handlers,
 )
 from mamori.core.throttle import Throttle
 from mamori.models import Base
 from mamori.notifications.errors import DeliveryFailed
 from mamori.notifications.service import outbox
+from mamori.sessions.http import unauthenticated_api_request
+from mamori.web.errors import install_error_handlers
 from tests.conftest import redis_counters
 from tests.notifications.conftest import configured
 from tests.notifications.fakes import provider_settings, sms_provider
@@ -356,7 +357,7 @@ def test_all_text_messages_together_have_an_hourly_cap_against_sms_pumping(count
 
 def test_a_throttled_send_answers_429_with_retry_after(ctx):
     app = FastAPI()
-    install_error_handlers(app)
+    install_error_handlers(app, unauthenticated_api_request)
 
     @app.post("/send")
     def send_code() -> None:

@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 from mamori.accounts.service import sign_up
 from mamori.audit.service import Origin, recent_events
 from mamori.context import Context
-from mamori.core.errors import install_error_handlers
 from mamori.notifications.delivery import DeliveryCounts, deliver_pending
 from mamori.notifications.errors import DeliveryFailed, DeliveryNotConfigured
 from mamori.notifications.service import REDACTED, alert_user, outbox, send_email, send_sms
+from mamori.sessions.http import unauthenticated_api_request
+from mamori.web.errors import install_error_handlers
 from tests.conftest import PASSWORD
 from tests.notifications.conftest import configured
 from tests.notifications.fakes import (
@@ -241,7 +242,7 @@ def test_delivery_failed_reaches_a_client_as_problem_json(ctx):
         provider.mode = "error"
         texter = configured(ctx, **provider_settings(provider))
         app = FastAPI()
-        install_error_handlers(app)
+        install_error_handlers(app, unauthenticated_api_request)
 
         @app.post("/text")
         def text_someone() -> None:

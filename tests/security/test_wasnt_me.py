@@ -9,7 +9,7 @@ import re
 from sqlalchemy import select, text
 
 from mamori.accounts.models import User
-from mamori.security.links import base36
+from mamori.notifications.links import base36
 from mamori.security.models import DisownedEvent
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.core.helpers import app_client, csrf_from, events, problem, shown, web_log_in
@@ -314,7 +314,8 @@ def test_a_password_set_another_way_afterwards_lifts_the_hold(client, ctx, clock
 def test_the_link_never_reaches_the_access_log(caplog):
     import logging
 
-    from mamori.security import links, views
+    from mamori.notifications import links
+    from mamori.security import views
 
     assert views.router  # importing the pages installs the filter
     assert links.PATH == "/accounts/wasnt-me"

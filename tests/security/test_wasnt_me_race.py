@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from mamori.accounts.models import User
 from mamori.core.errors import MamoriError
+from mamori.notifications.links import latest_event_id, wasnt_me_token
 from mamori.security import service
-from mamori.security.links import latest_event_id, wasnt_me_token
 from tests.backup_codes.helpers import ORIGIN, make_user
 from tests.core.helpers import events
 

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from mamori.accounts import service
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import NotAuthenticated
 from mamori.sessions.http import ApiCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import end_other_sessions
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])

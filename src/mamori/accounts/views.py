@@ -7,7 +7,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from mamori.accounts import service
 from mamori.context import Context
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.recovery.service import pending_recoveries
@@ -15,6 +14,7 @@ from mamori.security.service import secure_new_session
 from mamori.sessions.http import WebCaller, device_secret, set_device_cookie, set_session_cookie
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import active_sessions, end_other_sessions, start_session
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, request_locale
 
 router = APIRouter(include_in_schema=False)

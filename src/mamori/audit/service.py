@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -11,17 +10,8 @@ from sqlalchemy.orm import Session
 from mamori.audit.models import AuditEvent
 from mamori.core.clock import Clock
 
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a request came from, as far as the trusted proxy settings let us tell."""
-
-    ip: str | None = None
-    user_agent: str | None = None
-
-    @classmethod
-    def operator(cls) -> Origin:
-        return cls(ip=None, user_agent="mamori-cli")
+# Re-exported: every service records where a change came from along with the event.
+from mamori.core.net import Origin as Origin
 
 
 def record_event(

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from mamori.accounts.models import User
 from mamori.accounts.service import get_user
 from mamori.backup_codes import service
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import NotAuthenticated
 from mamori.sessions.http import ApiCaller, Caller
 from mamori.sessions.models import LoginSession
+from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1/me", tags=["backup codes"])
 ANSWERS: dict[int | str, dict[str, str]] = {

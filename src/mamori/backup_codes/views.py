@@ -16,12 +16,12 @@ from mamori.accounts.models import User
 from mamori.accounts.service import get_user
 from mamori.backup_codes import service
 from mamori.backup_codes.errors import NoBackupCodes
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import NotAuthenticated, ReauthenticationRequired
 from mamori.core.i18n import format_moment, translator
 from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import require_recent_reauthentication
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, render, request_locale
 
 router = APIRouter(include_in_schema=False)

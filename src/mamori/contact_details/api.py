@@ -21,10 +21,10 @@ from mamori.accounts.models import User
 from mamori.contact_details import service
 from mamori.contact_details.service import Kind
 from mamori.context import Context
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.sessions.http import ApiCaller, Caller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.reauthentication import session_and_user
+from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1/me", tags=["contact details"])
 

@@ -15,13 +15,13 @@ from mamori.accounts.models import User
 from mamori.contact_details import service
 from mamori.contact_details.service import Kind
 from mamori.context import Context
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError, ReauthenticationRequired
 from mamori.core.i18n import translator
 from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.reauthentication import session_and_user
 from mamori.sessions.service import require_recent_reauthentication
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, request_locale
 
 router = APIRouter(include_in_schema=False)

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from functools import cache
-
-from starlette.requests import Request
-
-from mamori.audit.service import Origin
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # PostgreSQL refuses NUL in text, and no real browser sends control characters.
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, as far as the trusted proxy settings let us tell."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+    @classmethod
+    def operator(cls) -> Origin:
+        return cls(ip=None, user_agent="mamori-cli")
 
 
 @cache
@@ -48,13 +57,6 @@ def _plain_address(text: str) -> str | None:
         return str(ipaddress.ip_address(text.partition("%")[0]))
     except ValueError:
         return None
-
-
-def request_origin(request: Request) -> Origin:
-    trusted = tuple(request.app.state.ctx.settings.trusted_proxies)
-    peer = request.client.host if request.client else None
-    ip = client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
-    return Origin(ip=ip, user_agent=user_agent(request.headers.get("user-agent")))
 
 
 def user_agent(header: str | None) -> str | None:

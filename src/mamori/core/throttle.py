@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from mamori.core.clock import Clock, as_utc
 from mamori.core.db import Base, UTCDateTime
 from mamori.core.errors import TooManyAttempts
-from mamori.observability.metrics import count_throttled
+from mamori.core.metrics import count_throttled
 
 
 class ThrottleCounter(Base):

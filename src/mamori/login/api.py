@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.login import service
 from mamori.security.errors import PasswordChangeRequired
 from mamori.sessions.http import NEW_PASSWORD_API, ApiCallerSettingPassword
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import NewSession, end_session
+from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1", tags=["login"])
 

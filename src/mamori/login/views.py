@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mamori.context import Context
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import ChallengeExpired, MamoriError
 from mamori.core.i18n import translator
 from mamori.login import service
@@ -23,6 +22,7 @@ from mamori.sessions.http import (
 )
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import NewSession, end_session
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import (
     check_csrf,
     cookie_name,

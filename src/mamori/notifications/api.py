@@ -8,9 +8,9 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from mamori.core.deps import Ctx
 from mamori.core.errors import NotFound
 from mamori.notifications.service import outbox
+from mamori.web.deps import Ctx
 
 router = APIRouter(include_in_schema=False)
 

@@ -49,7 +49,7 @@ from mamori.core.clock import Clock
 from mamori.core.crypto import Keyring
 from mamori.core.db import CONNECT_TIMEOUT_SECONDS, Base, UTCDateTime
 from mamori.core.errors import TooManyAttempts
-from mamori.observability.metrics import count_throttled
+from mamori.core.metrics import count_throttled
 from mamori.settings import Settings
 
 

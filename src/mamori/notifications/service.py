@@ -50,6 +50,7 @@ from mamori.notifications.errors import (
     MessageNotFound,
     NotRetryable,
 )
+from mamori.notifications.links import wasnt_me_url
 from mamori.notifications.models import (
     FAILED,
     OUTBOX_ONLY,
@@ -60,7 +61,6 @@ from mamori.notifications.models import (
 )
 from mamori.notifications.quotas import reserve_sends, sms_slots
 from mamori.observability.metrics import count_sms_held
-from mamori.security.links import wasnt_me_url
 
 log = logging.getLogger("mamori.notifications")
 

@@ -12,6 +12,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from mamori.web.security import HideSecretsInPaths
+
 # Set by the request middleware for the time of one request; copied into worker threads.
 current_request_id: ContextVar[str | None] = ContextVar("mamori_request_id", default=None)
 
@@ -79,8 +81,6 @@ class HideSecretPaths(logging.Filter):
     error that names the path it happened on."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from mamori.web.security import HideSecretsInPaths
-
         for registered in logging.getLogger("uvicorn.access").filters:
             if isinstance(registered, HideSecretsInPaths):
                 registered.filter(record)

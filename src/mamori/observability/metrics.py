@@ -2,7 +2,7 @@
 how long requests took.
 
 Labels only ever carry names from mamori's own code (an event, a method, a policy, a
-route template), each checked against `_LABEL`: never a user id, an address, a path or a
+route template), each checked by `label` (core/metrics.py): never a user id, an address, a path or a
 token, so a scrape reveals nothing about anyone and the series stay few.
 
 `mamori serve --workers N` runs N processes. Each writes its counters to files in
@@ -15,7 +15,6 @@ it is first imported, so `serve` sets the variable before the workers start.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,9 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from mamori.audit.models import AuditEvent
+from mamori.core.metrics import label
+
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # Decided once, as prometheus_client decides it: both read the variable at import.
 MULTIPROCESS = MULTIPROCESS_VARIABLE in os.environ
@@ -41,7 +43,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # `*_created` timestamps double every series and no alert needs them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-_LABEL = re.compile(r"[a-z0-9_.+-]{1,64}")
 SECOND_FACTOR_METHODS = frozenset({"totp", "sms", "email", "backup_code"})
 
 LOGINS = Counter(
@@ -60,11 +61,6 @@ AUDIT_EVENTS = Counter(
     "mamori_audit_events",
     "Security events written to the audit log, by event and outcome",
     ["event", "outcome"],
-)
-THROTTLED = Counter(
-    "mamori_throttled",
-    "Requests refused because a throttle policy made the subject wait (429)",
-    ["policy"],
 )
 DELIVERY_FAILURES = Counter(
     "mamori_delivery_failures",
@@ -85,16 +81,6 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-
-
-def label(value: object) -> str:
-    """A label value from mamori's own vocabulary, or "other": never free text."""
-    text = str(value).lower() if value is not None else ""
-    return text if _LABEL.fullmatch(text) else "other"
-
-
-def count_throttled(policy: str) -> None:
-    THROTTLED.labels(label(policy)).inc()
 
 
 def count_delivery_failure(channel: str, *, given_up: bool) -> None:
@@ -128,8 +114,6 @@ def count_committed_audit_events(sessions: sessionmaker[Session]) -> None:
 
 
 def _note_audit_events(session: Session, _flush_context: Any) -> None:
-    from mamori.audit.models import AuditEvent
-
     noted = session.info.setdefault(_NOTED, [])
     for entry in session.new:
         if isinstance(entry, AuditEvent):

@@ -15,10 +15,11 @@ import uuid
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mamori.core.errors import PROBLEM, problem
+from mamori.core.errors import PROBLEM
 from mamori.core.net import client_ip
 from mamori.observability.logs import current_request_id
 from mamori.observability.metrics import observe_request
+from mamori.web.errors import problem
 
 access_log = logging.getLogger("mamori.access")
 

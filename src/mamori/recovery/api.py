@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.recovery import service
 from mamori.sessions.http import ApiCaller
+from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1", tags=["recovery"])
 

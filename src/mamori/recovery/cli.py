@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from mamori.accounts.models import User
 from mamori.audit.service import Origin
+from mamori.bootstrap import context_from_environment
 from mamori.core.terminal import safe_json, safe_text
 from mamori.recovery.models import HOLDING, OPEN, RecoveryAttempt
 from mamori.recovery.service import apply_due_recoveries
@@ -23,8 +24,6 @@ def list_recoveries(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """Open and holding recoveries of real accounts, newest first (never their secrets)."""
-    from mamori.cli import context_from_environment
-
     ctx = context_from_environment(Settings())
     with ctx.database.session() as db:
         rows = db.execute(
@@ -63,8 +62,6 @@ def list_recoveries(
 def apply_due() -> None:
     """Let holding recoveries whose time has come take effect (safe to run from cron:
     logins and the recovery page also apply them)."""
-    from mamori.cli import context_from_environment
-
     ctx = context_from_environment(Settings())
     with ctx.database.session() as db:
         applied = apply_due_recoveries(db, ctx, Origin.operator())

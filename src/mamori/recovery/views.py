@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.recovery import service
 from mamori.recovery.errors import RecoveryExpired
 from mamori.sessions.http import WebCaller, device_secret
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.security import hide_secret_paths
 from mamori.web.templating import (
     check_csrf,

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from mamori.accounts.service import get_user
 from mamori.backup_codes.service import remaining_codes
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import NotAuthenticated
 from mamori.core.i18n import translator
 from mamori.security import present
@@ -20,6 +19,7 @@ from mamori.security.checkup import run_checkup
 from mamori.sessions.http import ApiCaller, ApiCallerSettingPassword
 from mamori.sessions.service import active_sessions
 from mamori.two_factor import service as two_factor
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
 router = APIRouter(prefix="/api/v1", tags=["security"])

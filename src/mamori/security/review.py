@@ -7,10 +7,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from mamori.accounts.service import get_user
 from mamori.backup_codes.service import remaining_codes
-from mamori.core.deps import Ctx
 from mamori.sessions.http import WebCaller
 from mamori.sessions.service import active_sessions
 from mamori.two_factor import service as two_factor
+from mamori.web.deps import Ctx
 from mamori.web.templating import render
 
 router = APIRouter(include_in_schema=False)

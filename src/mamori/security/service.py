@@ -17,9 +17,9 @@ from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.crypto import token_digest
 from mamori.core.i18n import translator
+from mamori.notifications import links
 from mamori.notifications.models import OutboxMessage
 from mamori.notifications.service import alert_user
-from mamori.security import links
 from mamori.security.errors import (
     LinkAlreadyUsed,
     LinkNotValid,

@@ -7,15 +7,15 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mamori.accounts.service import get_user
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError, NotAuthenticated
 from mamori.core.i18n import translator
+from mamori.notifications.links import PATH as WASNT_ME
 from mamori.security import present
 from mamori.security import service as security
 from mamori.security.checkup import CHECKUP_PAGE, run_checkup
-from mamori.security.links import PATH as WASNT_ME
 from mamori.security.service import NEW_PASSWORD_PAGE, REVIEW_PAGE, SECURITY_PAGE
 from mamori.sessions.http import WebCaller, WebCallerSettingPassword, clear_session_cookie
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.security import hide_secret_paths
 from mamori.web.templating import check_csrf, error_text, render, request_locale
 

@@ -8,7 +8,6 @@ from typing import Literal
 from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.i18n import translator
 from mamori.login.service import reauthenticate_with_second_factor
 from mamori.security.present import activity_view
@@ -17,6 +16,7 @@ from mamori.sessions import service
 from mamori.sessions.devices import describe_device
 from mamori.sessions.http import ApiCaller
 from mamori.sessions.reauthentication import reauthenticate_with_password
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
 router = APIRouter(prefix="/api/v1/me", tags=["sessions"])

@@ -13,9 +13,9 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mamori.core.errors import NotAuthenticated
-from mamori.core.net import request_origin
 from mamori.security.errors import PasswordChangeRequired
 from mamori.sessions.service import find_session
+from mamori.web.deps import request_origin
 from mamori.web.templating import cookie_name, is_https
 
 SESSION_COOKIE = "mamori_session"

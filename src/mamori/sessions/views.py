@@ -7,7 +7,6 @@ from contextlib import suppress
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.security.present import activity_view
@@ -17,6 +16,7 @@ from mamori.sessions.devices import describe_device
 from mamori.sessions.http import WebCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.reauthentication import reauthenticate_with_password
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, request_locale, safe_next
 
 router = APIRouter(include_in_schema=False)

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from mamori.audit.service import Origin
 from mamori.context import Context
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.support import service
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
 router = APIRouter(prefix="/api/v1/recovery", tags=["recovery"])

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from mamori.accounts.models import User
 from mamori.accounts.service import find_by_username
 from mamori.audit.service import Origin
+from mamori.bootstrap import context_from_environment
 from mamori.context import Context
 from mamori.core.errors import MamoriError
 from mamori.core.terminal import safe_json, safe_text
@@ -30,12 +31,7 @@ ORIGIN = Origin.operator()
 def _unit_of_work() -> Iterator[tuple[Session, Context]]:
     """The server's own context (database, secrets file, throttles); a named error ends
     the command with its code instead of a traceback."""
-    from mamori.app import build_context
-    from mamori.cli import _prepare
-
-    settings = Settings()
-    _prepare(settings).engine.dispose()
-    ctx = build_context(settings)
+    ctx = context_from_environment(Settings())
     try:
         with ctx.database.session() as db:
             yield db, ctx

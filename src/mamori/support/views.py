@@ -20,7 +20,6 @@ from mamori.accounts.models import User
 from mamori.accounts.service import get_user
 from mamori.audit.service import Origin
 from mamori.context import Context
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import InvalidRequest, MamoriError, ReauthenticationRequired
 from mamori.core.i18n import translator
 from mamori.recovery.errors import RecoveryExpired
@@ -31,6 +30,7 @@ from mamori.support import service
 from mamori.support.api import send_notices
 from mamori.support.errors import NotAnOperator
 from mamori.support.models import STATUSES
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.security import hide_secret_paths
 from mamori.web.templating import (
     check_csrf,

@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.sessions.http import ApiCaller
 from mamori.trusted_contacts import service
+from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1", tags=["trusted contacts"])
 

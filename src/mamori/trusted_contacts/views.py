@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mamori.context import Context
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError, ReauthenticationRequired
 from mamori.core.i18n import translator
 from mamori.recovery.errors import RecoveryExpired
@@ -18,6 +17,7 @@ from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.trusted_contacts import service
 from mamori.trusted_contacts.errors import ContactProblem, RequestExpired, RequestNotFound
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, cookie_name, error_text, render, request_locale
 
 router = APIRouter(include_in_schema=False)

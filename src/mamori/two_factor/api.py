@@ -9,11 +9,11 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from mamori.accounts.service import get_user
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.sessions.http import ApiCaller
 from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.totp import service as totp
 from mamori.two_factor import service
+from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1/me/two-factor", tags=["two-factor"])
 REAUTH: dict[int | str, dict[str, Any]] = {403: {"description": "reauthentication_required"}}

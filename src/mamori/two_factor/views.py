@@ -11,13 +11,13 @@ from fastapi.responses import RedirectResponse, Response
 from mamori.accounts.service import get_user
 from mamori.backup_codes.service import remaining_codes
 from mamori.context import Context
-from mamori.core.deps import Ctx, RequestOrigin
 from mamori.core.errors import MamoriError, ReauthenticationRequired
 from mamori.core.i18n import translator
 from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.totp import service as totp
 from mamori.two_factor import service
+from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, request_locale
 
 router = APIRouter(include_in_schema=False)

@@ -6,14 +6,20 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mamori.audit.service import Origin
 from mamori.context import Context
-from mamori.core.net import request_origin
+from mamori.core.net import Origin, client_ip, user_agent
 
 
 def get_context(request: Request) -> Context:
     context: Context = request.app.state.ctx
     return context
+
+
+def request_origin(request: Request) -> Origin:
+    trusted = tuple(request.app.state.ctx.settings.trusted_proxies)
+    peer = request.client.host if request.client else None
+    ip = client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
+    return Origin(ip=ip, user_agent=user_agent(request.headers.get("user-agent")))
 
 
 Ctx = Annotated[Context, Depends(get_context)]

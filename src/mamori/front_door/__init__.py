@@ -1,0 +1,1 @@
+"""The front door (/ sends you on) and the language switch: pages above sessions."""

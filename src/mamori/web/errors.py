@@ -1,0 +1,186 @@
+"""Errors mapped once to HTTP: RFC 9457 problem+json for clients, a page for browsers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from mamori.core.errors import (
+    PROBLEM,
+    THROTTLE_STORE_DOWN,
+    InvalidRequest,
+    MamoriError,
+    NotAuthenticated,
+    ServiceUnavailable,
+    document_problems,
+)
+from mamori.web.templating import error_text, render
+
+log = logging.getLogger("mamori")
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "code": code}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Never echo the input back: it may be a password, or 10 MB of it.
+    return [
+        {"field": _field(err.get("loc", ()), err["type"]), "reason": err["type"]}
+        for err in exc.errors()[:20]
+    ]
+
+
+def _field(location: tuple[Any, ...], reason: str) -> str:
+    # A body that is not JSON at all names no field (its loc is a character offset).
+    if reason == "json_invalid":
+        return ""
+    return ".".join(str(part) for part in location if part != "body")
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the JSON API, not a probe like /readyz)."""
+    if request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bool]) -> None:
+    """Map every error once. `unauthenticated` tells a request without a live session: a
+    body that does not parse, sent to a route behind a token by such a request, is a 401.
+    FastAPI parses the body before it runs any dependency, so the 401 must come from here:
+    else an anonymous client could probe each route's validation rules before logging in.
+    (The sessions feature knows what a live session is and sits above web, hence the
+    parameter.)"""
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return document_problems(generate_openapi())
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.exception_handler(MamoriError)
+    async def _mamori_error(request: Request, exc: MamoriError) -> JSONResponse:
+        return _mamori_problem(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if unauthenticated(request):
+            return _mamori_problem(NotAuthenticated())
+        return problem(
+            422,
+            "invalid_request",
+            "The request is not valid",
+            errors=_validation_errors(exc),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            if unauthenticated(request):
+                return _mamori_problem(NotAuthenticated())
+            # A body FastAPI cannot even decode (bytes that are not UTF-8, JSON nested too
+            # deep): the same answer as any other malformed body, the 422 every route with
+            # a body documents, rather than a 400 none of them does.
+            return problem(
+                422,
+                "invalid_request",
+                InvalidRequest.title,
+                errors=[{"field": "", "reason": "json_invalid"}],
+            )
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return problem(
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            headers=headers,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> Response:
+        log.error("database unavailable: %s", exc.__class__.__name__)
+        return _unavailable(request)
+
+    # The throttle store (Redis) away: as the database away, a 503 to retry, never a 500;
+    # redis-py reconnects on the next command, so the instance recovers by itself.
+    async def _throttle_store_down(request: Request, exc: Exception) -> Response:
+        log.error("throttle store (Redis) unavailable: %s", exc.__class__.__name__)
+        return _unavailable(request)
+
+    for store_down in THROTTLE_STORE_DOWN:
+        app.add_exception_handler(store_down, _throttle_store_down)
+
+    @app.exception_handler(DataError)
+    async def _refused_value(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database refuses (a NUL byte on PostgreSQL, a number out of range)
+        # that validation missed: the unit of work was rolled back, nothing was stored.
+        # Still a bug to fix where the input enters, hence the trace in the log.
+        log.warning("input refused by the database on %s", request.url.path, exc_info=exc)
+        return problem(422, "invalid_request", InvalidRequest.title)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(500, "internal_error", "Something went wrong on our side")
+
+
+def _unavailable(request: Request) -> Response:
+    """503 with Retry-After: a page for a browser, problem+json for everyone else."""
+    retry = {"Retry-After": "5"}
+    if _wants_page(request):
+        # A person in a browser gets a page in their language, not JSON.
+        page = render(
+            request,
+            "message.html",
+            status_code=503,
+            heading=error_text(request, ServiceUnavailable()),
+            message="",
+            back=request.url.path,
+        )
+        page.headers.update(retry)
+        return page
+    return problem(503, "service_unavailable", ServiceUnavailable.title, headers=retry)
+
+
+def _mamori_problem(exc: MamoriError) -> JSONResponse:
+    return problem(exc.status, exc.code, exc.title, exc.message(), exc.headers(), **exc.extra)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (RFC 9110 §15.5.6).
+
+    Starlette names only the first route whose path matches: a PUT to /me/two-factor/totp
+    answered `Allow: POST` although DELETE /me/two-factor/{method} serves it too."""
+    routes = request.app.router.routes
+    methods = [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(methods)
