@@ -111,7 +111,31 @@ def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path)
     return database
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """SQLite for a test whose outcome cannot depend on storage; SQLite and PostgreSQL for
+    one marked `@pytest.mark.both_databases` (or a module with that `pytestmark`): it races
+    or locks (FOR UPDATE, BEGIN IMMEDIATE, advisory locks), counts in a throttle or send
+    quota (upserts), relies on a constraint or unique index, reads what a dump reveals, or
+    feeds text PostgreSQL may refuse (NUL bytes, hostile input, fuzzing). When unsure, mark
+    it: a missing mark hides a PostgreSQL-only bug, a needless one only costs time."""
+    if "database" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases")
+        metafunc.parametrize("database", BACKENDS if both else ["sqlite"], indirect=True)
+
+
+# Folders whose tests get a marker, so `pytest -m "not browser and not faults"` is the quick loop.
+FOLDER_MARKERS = {"e2e": "browser", "faults": "faults"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        folder = item.path.relative_to(tests).parts[0]
+        if folder in FOLDER_MARKERS:
+            item.add_marker(FOLDER_MARKERS[folder])
+
+
+@pytest.fixture
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     db = fresh_database(request.param, request, tmp_path)
     yield db

@@ -106,3 +106,12 @@ def test_the_audit_log_triggers_are_installed(empty_database):
         triggers = {row[0] for row in connection.execute(text(query))}
 
     assert any("audit_events" in name for name in triggers), triggers
+
+
+def test_migration_files_sort_in_the_order_they_run():
+    """A reader lists the folder and reads the history in order. Revision ids stay as they
+    were (databases record them), so the file name's number is the run position instead."""
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    run_order = [Path(s.path).name for s in reversed(list(scripts.walk_revisions()))]
+    assert run_order == sorted(run_order)
+    assert [name[:2] for name in run_order] == [f"{n:02}" for n in range(1, len(run_order) + 1)]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.both_databases
 
 
 def test_an_ip_past_its_hourly_sign_ups_waits_and_then_may_sign_up_again(client, clock, settings):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import select
 
 from mamori.accounts.models import User
 from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.both_databases
 
 
 def at_once(client, bodies: list[dict[str, str]]) -> list[int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mamori.codes.service import mask_destination
@@ -19,6 +20,8 @@ from mamori.context import Context
 from tests.conftest import bearer, log_in, sign_up
 from tests.contact_details.helpers import code_for, confirm, messages_to, stored_user, wrong
 from tests.core.helpers import app_client, events, problem, web_log_in
+
+pytestmark = pytest.mark.both_databases
 
 # The newcomers' password: typing hana's address with it must not open hana's account.
 THEIRS = "tapioca lantern meadow 42"

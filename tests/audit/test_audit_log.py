@@ -11,6 +11,8 @@ from sqlalchemy.exc import DBAPIError
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.core.helpers import events, run_cli
 
+pytestmark = pytest.mark.both_databases
+
 NEW_PASSWORD = "another long passphrase 7"
 PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4) Mobile Safari/604.1"
 

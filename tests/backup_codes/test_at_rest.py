@@ -17,6 +17,8 @@ from mamori.context import Context
 from mamori.sessions.models import LoginSession
 from tests.backup_codes.helpers import ORIGIN, in_mode, make_codes, make_user, start
 
+pytestmark = pytest.mark.both_databases
+
 
 def notations(code: str) -> list[str]:
     digits = code.replace(" ", "")

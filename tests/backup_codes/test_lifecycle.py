@@ -26,6 +26,8 @@ from tests.backup_codes.helpers import (
     with_settings,
 )
 
+pytestmark = pytest.mark.both_databases
+
 MODES = ["viewable", "hash_only"]
 
 

@@ -12,6 +12,8 @@ from mamori.backup_codes import service
 from mamori.core.errors import CodeAlreadyUsed, InvalidCode
 from tests.backup_codes.helpers import ORIGIN, in_mode, make_codes, make_user, subjects
 
+pytestmark = pytest.mark.both_databases
+
 RACERS = 20
 
 

@@ -39,6 +39,8 @@ from tests.conftest import redis_counters
 from tests.notifications.conftest import configured
 from tests.notifications.fakes import provider_settings, sms_provider
 
+pytestmark = pytest.mark.both_databases
+
 ORIGIN = Origin(ip="198.51.100.7", user_agent="phone")
 PHONE = "+819012345678"
 BINDING = "login:41"

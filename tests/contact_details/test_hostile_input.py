@@ -9,6 +9,8 @@ from tests.conftest import bearer
 from tests.contact_details.helpers import account, put, stored_user
 from tests.core.helpers import count, problem
 
+pytestmark = pytest.mark.both_databases
+
 ODD_EMAILS = [
     "hana\x00@example.com",  # NUL
     "x" * 10_000 + "@example.com",  # 10k characters

@@ -6,9 +6,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from mamori.contact_details.models import PendingContactChange
 from tests.contact_details.helpers import account, code_for, confirm, details, put, stored_user
 from tests.core.helpers import count
+
+pytestmark = pytest.mark.both_databases
 
 
 def at_once(calls: list[Callable[[], int]]) -> list[int]:

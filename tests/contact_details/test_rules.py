@@ -19,6 +19,8 @@ from tests.contact_details.helpers import (
 )
 from tests.core.helpers import count, events, problem
 
+pytestmark = pytest.mark.both_databases
+
 TAKEN = {"email": "kenji@example.com", "phone": "+818011112222"}
 FREE = {"email": "nobody@example.com", "phone": "+817033334444"}
 

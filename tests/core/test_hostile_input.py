@@ -29,6 +29,8 @@ from tests.core.helpers import (
     with_settings,
 )
 
+pytestmark = pytest.mark.both_databases
+
 TEN_MB = 10 * 1024 * 1024
 HOSTILE_STRINGS = [
     "\x00",

@@ -18,6 +18,8 @@ from mamori.recovery.service import wrong_code_policy
 from tests.conftest import redis_counters
 from tests.core.helpers import clock_of
 
+pytestmark = pytest.mark.both_databases
+
 POLICY = Policy(name="test", window=timedelta(hours=1), free=3, max_delay=timedelta(seconds=60))
 LOCKING = Policy(
     name="locking", window=timedelta(hours=1), free=3, max_delay=timedelta(seconds=60), lock_at=6

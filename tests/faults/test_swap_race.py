@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import func, select
 
 from mamori.accounts.models import User
@@ -25,6 +26,7 @@ SPENDERS = 8
 SWAPPERS = 4
 
 
+@pytest.mark.both_databases
 def test_uses_racing_new_codes_never_fail_with_a_database_error(ctx):
     ctx = with_settings(ctx, backup_codes_count=SPENDERS)
     user_id = make_user(ctx)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import bearer, log_in, sign_up
 from tests.core.helpers import problem
+
+pytestmark = pytest.mark.both_databases
 
 JSON = {"Content-Type": "application/json"}
 

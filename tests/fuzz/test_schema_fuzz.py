@@ -45,6 +45,8 @@ from mamori.sessions.service import start_session
 from mamori.settings import Settings
 from tests.conftest import sign_up
 
+pytestmark = pytest.mark.both_databases
+
 EXAMPLES = int(os.environ.get("MAMORI_FUZZ_EXAMPLES", "4"))
 # CI repeats the same requests; MAMORI_FUZZ_RANDOM=1 explores new ones on each run.
 RANDOM = os.environ.get("MAMORI_FUZZ_RANDOM") == "1"

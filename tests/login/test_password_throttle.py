@@ -24,6 +24,8 @@ from tests.core.helpers import (
     with_settings,
 )
 
+pytestmark = pytest.mark.both_databases
+
 OFFICE = ("198.51.100.7", 40000)
 WRONG = "wrong guess"
 IP_LIMIT = 10  # failures per IP per window in these tests; the default is 100

@@ -35,6 +35,8 @@ from tests.notifications.helpers import (
     user,
 )
 
+pytestmark = pytest.mark.both_databases
+
 NEW_PASSWORD = "a brand new passphrase 2026"
 
 

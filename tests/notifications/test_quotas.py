@@ -13,6 +13,8 @@ from mamori.core.clock import MovableClock
 from mamori.core.errors import TooManyAttempts
 from mamori.notifications.quotas import SendQuota, Slot, reserve_sends
 
+pytestmark = pytest.mark.both_databases
+
 RESEND = SendQuota("test-resend", timedelta(hours=1), limit=5, cooldown=timedelta(seconds=30))
 ONE_A_DAY = SendQuota("test-daily", timedelta(days=1), limit=1)
 

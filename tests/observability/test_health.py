@@ -6,6 +6,8 @@ import shutil
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
+
 from mamori.accounts.passwords import PasswordHasher
 from mamori.context import Context
 from mamori.core.clock import MovableClock
@@ -30,6 +32,7 @@ def context_on(database: Database, settings: Settings, keyring: Keyring) -> Cont
     )
 
 
+@pytest.mark.both_databases  # the readiness query runs on both
 def test_ready_when_the_database_answers(ctx: Context):
     with app_client(ctx) as client:
         answer = client.get("/readyz")

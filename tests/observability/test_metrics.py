@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from mamori.context import Context
@@ -15,7 +14,6 @@ from tests.notifications.helpers import mailer
 from tests.observability.helpers import moved, parse, sample, scrape
 from tests.two_factor.helpers import app_code, start_login, user_with_app
 
-SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 LOGINS = "mamori_logins_total"
 SECOND_FACTOR = "mamori_second_factor_total"
 LATENCY = "mamori_http_request_duration_seconds_count"
@@ -64,7 +62,6 @@ def test_second_factor_outcomes_are_counted_by_method(ctx: Context, client: Test
     }
 
 
-@SQLITE_ONLY
 def test_a_throttled_request_is_counted_under_its_policy(ctx: Context):
     strict = with_settings(ctx, login_account_free_failures=1)
     with app_client(strict) as client:
@@ -80,7 +77,6 @@ def test_a_throttled_request_is_counted_under_its_policy(ctx: Context):
         }
 
 
-@SQLITE_ONLY
 def test_a_failed_hand_over_is_counted_by_channel(ctx: Context):
     down = mailer(ctx, free_port())  # nothing listens there
     with app_client(down) as client:
@@ -93,7 +89,6 @@ def test_a_failed_hand_over_is_counted_by_channel(ctx: Context):
         }
 
 
-@SQLITE_ONLY
 def test_latency_is_labelled_with_the_route_template_never_the_path(client: TestClient):
     secret = "Sk3tchyT0kenThatMustNeverBeSeen"
     before = scrape(client)
@@ -113,7 +108,6 @@ def test_latency_is_labelled_with_the_route_template_never_the_path(client: Test
     assert after[unmatched] == before.get(unmatched, 0) + 1
 
 
-@SQLITE_ONLY
 def test_no_label_names_a_person_an_address_or_a_secret(ctx: Context, client: TestClient):
     """Every flow that audits something, then the whole scrape is searched for what
     the users typed and were given."""
@@ -146,13 +140,11 @@ def test_no_label_names_a_person_an_address_or_a_secret(ctx: Context, client: Te
     assert parse(text)  # and the scrape is still well-formed
 
 
-@SQLITE_ONLY
 def test_metrics_are_off_in_production_without_a_token(ctx: Context):
     with app_client(with_settings(ctx, env="production")) as client:
         problem(client.get("/metrics"), 404, "not_found")
 
 
-@SQLITE_ONLY
 def test_metrics_need_the_bearer_token_once_one_is_set(ctx: Context):
     token = "metrics-token-for-prometheus-0123"
     with app_client(with_settings(ctx, env="production", metrics_token=token)) as client:

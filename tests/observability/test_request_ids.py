@@ -16,8 +16,6 @@ from tests.conftest import PASSWORD, sign_up
 from tests.core.helpers import problem
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
-# Nothing here depends on the database kind.
-pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
 def test_a_sane_request_id_from_the_proxy_is_kept(client: TestClient):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select, text, update
 
 from mamori.audit.service import Origin
@@ -27,6 +28,8 @@ from tests.recovery.helpers import (
     start,
 )
 from tests.two_factor.helpers import user_with_app
+
+pytestmark = pytest.mark.both_databases
 
 PHONE = "+819012345678"
 

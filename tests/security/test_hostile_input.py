@@ -10,6 +10,8 @@ from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.core.helpers import count, csrf_from, events, problem, shown, web_log_in
 from tests.security.helpers import ALERTS
 
+pytestmark = pytest.mark.both_databases
+
 ME_ROUTES = [
     ("get", "/api/v1/me/alerts"),
     ("get", "/api/v1/me/emails"),

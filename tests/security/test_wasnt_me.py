@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select, text
 
 from mamori.accounts.models import User
@@ -176,6 +177,7 @@ def test_with_two_factor_the_second_factor_comes_before_the_new_password(client,
     problem(verify, 403, "password_change_required")
 
 
+@pytest.mark.both_databases  # the unique digest spends a link once
 def test_a_used_link_is_refused_and_changes_nothing_more(client, ctx):
     sign_up(client, email=MAIL)
     link = changed_password(client)
@@ -249,6 +251,7 @@ def test_the_page_form_needs_its_csrf_token(client, ctx):
     assert events(ctx, "security.wasnt_me") == []
 
 
+@pytest.mark.both_databases
 def test_a_database_dump_does_not_reveal_a_usable_link(client, ctx):
     sign_up(client, email=MAIL)
     link = changed_password(client)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import select
 
 from mamori.accounts.models import User
@@ -14,6 +15,8 @@ from mamori.notifications.links import latest_event_id, wasnt_me_token
 from mamori.security import service
 from tests.backup_codes.helpers import ORIGIN, make_user
 from tests.core.helpers import events
+
+pytestmark = pytest.mark.both_databases
 
 RACERS = 10
 

@@ -12,6 +12,8 @@ from mamori.sessions.service import require_recent_reauthentication
 from tests.conftest import PASSWORD, bearer, log_in, redis_counters, sign_up
 from tests.core.helpers import app_client, clock_of, events, problem, with_counters
 
+pytestmark = pytest.mark.both_databases
+
 
 def reauthenticate(client, token: str, password: str = PASSWORD):
     return client.post(

@@ -29,6 +29,8 @@ from tests.support.helpers import (
     opened_reference,
 )
 
+pytestmark = pytest.mark.both_databases
+
 STORY = "My phone fell into the Kamo river near Demachiyanagi; backup codes were on it."
 TYPED_LOGIN = "ghost.account@example.org"
 FILE_NAME = "passport-hana-tanaka.png"

@@ -27,6 +27,8 @@ from tests.support.helpers import (
     opened_reference,
 )
 
+pytestmark = pytest.mark.both_databases
+
 MIB = 1024 * 1024
 
 

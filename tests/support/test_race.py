@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from mamori.recovery.models import RecoveryAttempt
 from mamori.support import service
 from mamori.support.errors import CaseClosed
@@ -19,6 +21,8 @@ from tests.support.helpers import (
     operator,
     outbox,
 )
+
+pytestmark = pytest.mark.both_databases
 
 RACERS = 8
 

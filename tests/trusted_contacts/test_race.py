@@ -5,11 +5,15 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from mamori.core.errors import CodeAlreadyUsed, InvalidCode
 from mamori.recovery.models import RecoveryProof
 from mamori.trusted_contacts import service
 from tests.core.helpers import count, events
 from tests.trusted_contacts.helpers import ORIGIN, ask, choose, code_from, people, start_recovery
+
+pytestmark = pytest.mark.both_databases
 
 RACERS = 10
 

@@ -30,6 +30,8 @@ from tests.trusted_contacts.helpers import (
     subjects_to,
 )
 
+pytestmark = pytest.mark.both_databases
+
 CONTACTS = ("ken", "aiko", "yuki")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 from tests.conftest import PASSWORD, bearer
 from tests.core.helpers import app_client
 from tests.two_factor.helpers import app_code, outbox_subjects, start_login, user_with_app
@@ -42,6 +44,7 @@ def test_otpauth_uri_names_issuer_and_account_with_standard_parameters(client, c
     assert body["qr_svg"].startswith("<svg")
 
 
+@pytest.mark.both_databases  # the conditional UPDATE that spends a step
 def test_a_time_step_is_accepted_once(client, clock):
     _, secret, _ = user_with_app(client, clock)
     code = app_code(secret, clock)
@@ -221,6 +224,7 @@ def test_turning_two_factor_off_needs_a_recent_reauthentication(client, clock):
     assert status == {"enabled": False, "methods": [], "default_method": None}
 
 
+@pytest.mark.both_databases
 def test_totp_secret_is_sealed_at_rest(client, ctx, clock):
     from sqlalchemy import text
 
