@@ -135,6 +135,3 @@ def kept_or_undone(db: Session, *, keep: bool) -> Iterator[None]:
         savepoint.commit()
     else:
         savepoint.rollback()
-    # A rollback expires what the block changed, so what follows would reload it and an
-    # undone block would cost more than a kept one. Both leave everything expired.
-    db.expire_all()

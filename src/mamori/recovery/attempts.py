@@ -14,13 +14,14 @@ from mamori.context import Context
 from mamori.core.crypto import token_digest
 from mamori.recovery.errors import RecoveryExpired
 from mamori.recovery.models import OPEN, RecoveryAttempt, RecoveryProof
+from mamori.second_factors.methods import Method
 from mamori.two_factor import service as two_factor
 
 Option = Literal["email", "sms"]
 CODE_PROOFS = {"email": "email_code", "sms": "sms_code"}
 # What only the person can have received: the first proof is always one of these.
 RECEIVED = frozenset({"email_code", "sms_code", "trusted_contacts", "support"})
-SECOND_FACTORS = frozenset({"totp", "backup_code"})
+SECOND_FACTORS = frozenset({Method.TOTP, Method.BACKUP_CODE})
 MAX_TOKEN = 128
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from mamori.accounts.errors import WrongPassword
 from mamori.accounts.service import confirm_password
 from mamori.audit.service import Origin, record_event
-from mamori.backup_codes import service as backup_codes
 from mamori.codes import service as codes
 from mamori.context import Context
 from mamori.core.errors import ChallengeExpired, CodeAlreadyUsed, InvalidCode
@@ -33,11 +32,10 @@ from mamori.recovery.attempts import (
 from mamori.recovery.errors import OptionNotAvailable, SecurityCodeFirst
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.recovery.progress import RecoveryStatus, recovery_options, status_of
+from mamori.second_factors.methods import Attempt
 from mamori.security import service as security
 from mamori.settings import Settings
-from mamori.totp import service as totp
-from mamori.totp.errors import ClockOutOfSync
-from mamori.two_factor import service as two_factor
+from mamori.two_factor.verify import Proof, Step, verify_second_factor
 
 
 def wrong_code_policy(settings: Settings) -> Policy:
@@ -180,33 +178,17 @@ def prove_with_second_factor(
     _require_received_proof(db, attempt)
     user = attempt_user(db, attempt)
     assert user is not None
-    if method not in SECOND_FACTORS or method not in two_factor.login_methods(db, ctx, user):
-        raise OptionNotAvailable()
+    step = Step(
+        accepts=SECOND_FACTORS,
+        failed_event="recovery.proof_failed",
+        method_detail="proof",
+        details={"recovery": attempt.public_id},
+        unavailable=OptionNotAvailable,
+    )
     lane = security.trusted_lane(db, ctx, user, origin, None)
-    two_factor.check_second_factor_allowed(db, ctx, user.id, lane)
-    try:
-        if method == "totp":
-            totp.verify_totp(db, ctx, user.id, code)
-        else:
-            backup_codes.use_backup_code(db, ctx, origin, user, code)
-    except (InvalidCode, CodeAlreadyUsed, ClockOutOfSync) as error:
-        failures = two_factor.record_second_factor_failure(db, ctx, user.id, lane)
-        record_event(
-            db,
-            ctx.clock,
-            "recovery.proof_failed",
-            origin,
-            user_id=user.id,
-            outcome="failure",
-            recovery=attempt.public_id,
-            proof=method,
-            reason=error.code,
-            consecutive_failures=failures,
-        )
-        raise
-    if lane is not None:
-        two_factor.clear_second_factor_failures(db, ctx, user.id, lane)
-    add_proof(db, ctx, origin, attempt, method)
+    proof = Proof(Attempt(user, origin, lane=lane), method, code)
+    proven = verify_second_factor(db, ctx, step, proof)
+    add_proof(db, ctx, origin, attempt, proven.method.value)
     return status_of(db, ctx, attempt)
 
 

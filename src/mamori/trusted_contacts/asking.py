@@ -116,6 +116,7 @@ def ask_trusted_contacts(
         with kept_or_undone(db, keep=real):
             if _ask(db, ctx, attempt, asker, asked_one, mailed) and real:
                 asked.append(name)
+        _expire_alike(db)
     record_event(
         db,
         ctx.clock,
@@ -138,7 +139,15 @@ def ask_trusted_contacts(
                 username=told.username,
                 contacts=name_list(asked or [told.username]),
             )
+        _expire_alike(db)
     return _vouches(db, ctx, attempt)
+
+
+def _expire_alike(db: Session) -> None:
+    """An undone block expires what it changed, so what follows would reload it and a name
+    that is no contact would cost more than a real one: after either, everything is expired.
+    Nothing here returns a row to the caller, so nothing is read after the session ends."""
+    db.expire_all()
 
 
 def vouch_status(db: Session, ctx: Context, token: str) -> Vouches:
