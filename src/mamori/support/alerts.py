@@ -1,6 +1,9 @@
-"""Telling an account's owner about a case that names it, on every registered address."""
+"""What support tells people: the account's owner on every registered address, and the
+case's contact address."""
 
 from __future__ import annotations
+
+import contextlib
 
 from sqlalchemy.orm import Session
 
@@ -11,7 +14,8 @@ from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.notifications.errors import DeliveryFailed
 from mamori.notifications.messages import Alert
-from mamori.notifications.service import alert_user, send_sms
+from mamori.notifications.service import alert_user, send_email, send_sms
+from mamori.support.models import SupportCase
 from mamori.two_factor import service as two_factor
 
 
@@ -36,3 +40,23 @@ def alert_account(
             send_sms(db, ctx, to=phone, body=text, user_id=user.id, kind="alert", origin=origin)
         except (DeliveryFailed, MamoriError):
             continue  # marked failed, logged and audited; what it reports stands
+
+
+def mail_contact(
+    db: Session, ctx: Context, origin: Origin, case: SupportCase, to: str, message: Alert
+) -> None:
+    """`message` about the case to its contact address, in the language it was opened in."""
+    _ = translator(case.locale)
+    # A failure is marked, logged and audited; the case, or the decision, stands.
+    with contextlib.suppress(DeliveryFailed):
+        send_email(
+            db,
+            ctx,
+            to=to,
+            subject=_(message.subject, reference=case.reference),
+            body=_(message.body, reference=case.reference),
+            # The address is not proven to be the owner's: never in their "Emails from mamori".
+            user_id=None,
+            kind="support",
+            origin=origin,
+        )

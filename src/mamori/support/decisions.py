@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -17,7 +15,7 @@ from mamori.notifications.errors import DeliveryFailed
 from mamori.notifications.service import send_email
 from mamori.recovery.service import start_approved_recovery
 from mamori.support import messages
-from mamori.support.alerts import alert_account
+from mamori.support.alerts import alert_account, mail_contact
 from mamori.support.cases import CONTROL, encodable, find_case, seal_field, unseal_field
 from mamori.support.errors import CaseClosed, CaseNamesNoAccount, InvalidNote, OwnCase
 from mamori.support.models import APPROVED, DENIED, OPEN, SupportCase
@@ -119,19 +117,7 @@ def deny_case(
         account=case.user_id,
     )
     contact = unseal_field(ctx, case.reference, "contact", case.contact_email_sealed)
-    _ = translator(case.locale)
-    # A failure is marked, logged and audited; the decision stands.
-    with contextlib.suppress(DeliveryFailed):
-        send_email(
-            db,
-            ctx,
-            to=contact,
-            subject=_(messages.CASE_DENIED.subject, reference=case.reference),
-            body=_(messages.CASE_DENIED.body, reference=case.reference),
-            user_id=None,
-            kind="support",
-            origin=origin,
-        )
+    mail_contact(db, ctx, origin, case, contact, messages.CASE_DENIED)
 
 
 def _plain_note(note: str | None, *, required: bool) -> str | None:

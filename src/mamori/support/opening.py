@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
@@ -17,13 +16,10 @@ from mamori.audit.service import Origin, record_event
 from mamori.codes.service import mask_destination
 from mamori.context import Context
 from mamori.core.errors import TooManyAttempts
-from mamori.core.i18n import translator
-from mamori.notifications.errors import DeliveryFailed
 from mamori.notifications.quotas import SendQuota, reserve_sends
-from mamori.notifications.service import send_email
 from mamori.settings import Settings
 from mamori.support import messages
-from mamori.support.alerts import alert_account
+from mamori.support.alerts import alert_account, mail_contact
 from mamori.support.cases import (
     CONTROL,
     REFERENCE_ALPHABET,
@@ -140,7 +136,7 @@ def send_case_notices(db: Session, ctx: Context, origin: Origin, reference: str)
     sending it within the request would make known accounts answer measurably slower."""
     case = find_case(db, reference)
     contact = unseal_field(ctx, case.reference, "contact", case.contact_email_sealed)
-    _acknowledge(db, ctx, origin, case, contact)
+    mail_contact(db, ctx, origin, case, contact, messages.CASE_RECEIVED)
     user = get_user(db, case.user_id) if case.user_id else None
     if user is not None and _within_alert_quota(db, ctx, user.id):
         alert_account(
@@ -210,20 +206,3 @@ def _new_reference(db: Session) -> str:
         reference = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
         if db.scalar(select(SupportCase.id).where(SupportCase.reference == reference)) is None:
             return reference
-
-
-def _acknowledge(db: Session, ctx: Context, origin: Origin, case: SupportCase, to: str) -> None:
-    _ = translator(case.locale)
-    # A failure is marked, logged and audited; the case stands and operators still see it.
-    with contextlib.suppress(DeliveryFailed):
-        send_email(
-            db,
-            ctx,
-            to=to,
-            subject=_(messages.CASE_RECEIVED.subject, reference=case.reference),
-            body=_(messages.CASE_RECEIVED.body, reference=case.reference),
-            # The address is not proven to be the owner's: never in their "Emails from mamori".
-            user_id=None,
-            kind="support",
-            origin=origin,
-        )
