@@ -7,7 +7,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, or_
@@ -51,6 +51,31 @@ class SentCode:
     message_id: int
 
 
+@dataclass(frozen=True)
+class CodeRequest:
+    """A code to send: whose it is (None: no account), what it proves, where it goes.
+
+    `deliver=False` is for a recovery that names no account (or an unconfirmed address):
+    every quota is counted and a code digest stored exactly as for a real send, so the
+    answers and the later verification look alike, but no message leaves mamori.
+    `fail_quietly=True` (recovery) keeps a failed delivery from the caller in the same
+    way: it is audited and the outbox row marked failed, the answer is as if sent.
+    `in_background=True` (recovery) leaves the hand-over to the delivery worker, so a
+    real send takes no longer than a withheld one.
+    `also_counts_against`: the caller's own quotas, reserved with the code's own in one go."""
+
+    user_id: int | None
+    purpose: str
+    binding: str
+    channel: Channel
+    destination: str  # E.164 for SMS
+    locale: str
+    deliver: bool = True
+    fail_quietly: bool = False
+    in_background: bool = False
+    also_counts_against: Sequence[Slot] = ()
+
+
 def binding_quota(settings: Settings) -> SendQuota:
     return SendQuota(
         name="code-send-binding",
@@ -84,44 +109,22 @@ def code_lifetime(settings: Settings, channel: Channel, purpose: str) -> timedel
     return timedelta(minutes=settings.security_code_email_minutes)
 
 
-def send_security_code(
-    db: Session,
-    ctx: Context,
-    origin: Origin,
-    *,
-    user_id: int | None,
-    purpose: str,
-    binding: str,
-    channel: Channel,
-    destination: str,
-    locale: str,
-    deliver: bool = True,
-    fail_quietly: bool = False,
-    in_background: bool = False,
-    also_counts_against: Sequence[Slot] = (),
-) -> SentCode:
-    """Send a new code for `binding` to `destination` (E.164 for SMS), replacing any older one.
+def send_security_code(db: Session, ctx: Context, origin: Origin, request: CodeRequest) -> SentCode:
+    """Send a new code for the request's binding to its destination, replacing any older one.
 
     Raises TooManyAttempts (429, Retry-After) while a quota waits or while a binding that
     used up its attempts rests; DeliveryFailed when the channel failed (the older code,
     if any, then stays as it was).
 
-    `deliver=False` is for a recovery that names no account (or an unconfirmed address):
-    every quota is counted and a code digest stored exactly as for a real send, so the
-    answers and the later verification look alike, but no message leaves mamori.
-    `fail_quietly=True` (recovery) keeps a failed delivery from the caller in the same
-    way: it is audited and the outbox row marked failed, the answer is as if sent.
-    `in_background=True` (recovery) leaves the hand-over to the delivery worker, so a
-    real send takes no longer than a withheld one.
-    `also_counts_against`: the caller's own quotas, reserved with the code's own in one go.
-
     Every quota is reserved before the code is made (notifications/quotas.py): of twenty
     sends at once, one gets the slot. A failed send still counts: a provider that timed
     out may have texted anyway."""
-    _check_request(purpose, binding, channel, destination)
+    user_id, purpose, binding = request.user_id, request.purpose, request.binding
+    channel, destination = request.channel, request.destination
+    _check_request(request)
     digest_of_binding = binding_digest(ctx, purpose, binding)
     _refuse_when_resting(db, ctx, origin, digest_of_binding, purpose, channel)
-    slots = [*_quotas(ctx, origin, channel, destination, purpose, binding), *also_counts_against]
+    slots = [*_quotas(ctx, origin, request), *request.also_counts_against]
     try:
         reserve_sends(db, ctx.clock, slots)
     except TooManyAttempts:
@@ -130,25 +133,13 @@ def send_security_code(
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     lifetime = code_lifetime(ctx.settings, channel, purpose)
     try:
-        if deliver:
-            message_id = _send(
-                db,
-                ctx,
-                origin,
-                code,
-                purpose,
-                channel,
-                destination,
-                locale,
-                user_id,
-                lifetime,
-                in_background,
-            )
+        if request.deliver:
+            message_id = _send(db, ctx, origin, request, code, lifetime)
         else:
-            _withhold(db, ctx, origin, code, purpose, channel, destination, locale, lifetime)
+            _withhold(db, ctx, origin, request, code, lifetime)
             message_id = 0
     except DeliveryFailed:
-        if not fail_quietly:
+        if not request.fail_quietly:
             raise
         message_id = 0
     now = ctx.clock.now()
@@ -173,13 +164,15 @@ def send_security_code(
         channel=channel,
         destination=masked,
         message_id=message_id,
-        delivered=deliver,
+        delivered=request.deliver,
     )
     resend_wait = timedelta(seconds=ctx.settings.security_code_resend_seconds)
     return SentCode(channel, masked, now + lifetime, now + resend_wait, message_id)
 
 
-def _check_request(purpose: str, binding: str, channel: str, destination: str) -> None:
+def _check_request(request: CodeRequest) -> None:
+    purpose, binding = request.purpose, request.binding
+    channel, destination = request.channel, request.destination
     if not PURPOSE.fullmatch(purpose):
         raise ValueError(f"purpose must match {PURPOSE.pattern}")
     if not binding or len(binding) > MAX_BINDING:
@@ -222,10 +215,10 @@ def _dead(ctx: Context, row: SecurityCode) -> bool:
     )
 
 
-def _quotas(
-    ctx: Context, origin: Origin, channel: Channel, destination: str, purpose: str, binding: str
-) -> list[Slot]:
+def _quotas(ctx: Context, origin: Origin, request: CodeRequest) -> list[Slot]:
     settings, keyring = ctx.settings, ctx.keyring
+    purpose, binding = request.purpose, request.binding
+    channel, destination = request.channel, request.destination
     # Subjects are digests: the quota table holds no address, number or challenge id.
     quotas: list[Slot] = [
         (binding_quota(settings), keyring.keyed_digest("throttle-binding", purpose, binding)[:32]),
@@ -241,18 +234,10 @@ def _quotas(
 
 
 def _send(
-    db: Session,
-    ctx: Context,
-    origin: Origin,
-    code: str,
-    purpose: str,
-    channel: Channel,
-    destination: str,
-    locale: str,
-    user_id: int | None,
-    lifetime: timedelta,
-    in_background: bool = False,
+    db: Session, ctx: Context, origin: Origin, request: CodeRequest, code: str, lifetime: timedelta
 ) -> int:
+    user_id, purpose, locale = request.user_id, request.purpose, request.locale
+    channel, destination = request.channel, request.destination
     minutes = int(lifetime.total_seconds() // 60)
     try:
         if channel == "sms":
@@ -272,7 +257,7 @@ def _send(
                 kind="code",
                 secret=code,
                 origin=origin,
-                in_background=in_background,
+                in_background=request.in_background,
                 reserved=True,
             )
             assert message is not None  # reserved: never held back
@@ -290,7 +275,7 @@ def _send(
                 kind="code",
                 secret=code,
                 origin=origin,
-                in_background=in_background,
+                in_background=request.in_background,
             )
     except DeliveryFailed:
         _audit_refused(db, ctx, origin, user_id, purpose, channel, "delivery_failed")
@@ -299,15 +284,7 @@ def _send(
 
 
 def _withhold(
-    db: Session,
-    ctx: Context,
-    origin: Origin,
-    code: str,
-    purpose: str,
-    channel: Channel,
-    destination: str,
-    locale: str,
-    lifetime: timedelta,
+    db: Session, ctx: Context, origin: Origin, request: CodeRequest, code: str, lifetime: timedelta
 ) -> None:
     """Do the work of a queued send, then undo it: nothing is written and nothing leaves
     mamori (a queued message is only ever handed over by the worker, after a commit).
@@ -316,7 +293,8 @@ def _withhold(
     address measurably slower than one for an unknown address (tests/attacks)."""
     savepoint = db.begin_nested()
     try:
-        _send(db, ctx, origin, code, purpose, channel, destination, locale, None, lifetime, True)
+        withheld = replace(request, user_id=None, in_background=True)
+        _send(db, ctx, origin, withheld, code, lifetime)
     finally:
         savepoint.rollback()
 

@@ -21,7 +21,7 @@ The rules (DESIGN.md, ASVS 6.5 / 6.6, NIST SP 800-63B-4):
 """
 
 from mamori.codes.checking import verify_security_code
-from mamori.codes.sending import SentCode, send_security_code
+from mamori.codes.sending import CodeRequest, SentCode, send_security_code
 from mamori.codes.stored import MASK, Channel, mask_destination
 
 # Sending and checking live in modules of their own (with what they share in stored.py);
@@ -29,6 +29,7 @@ from mamori.codes.stored import MASK, Channel, mask_destination
 __all__ = [
     "MASK",
     "Channel",
+    "CodeRequest",
     "SentCode",
     "mask_destination",
     "send_security_code",
