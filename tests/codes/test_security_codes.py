@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from mamori.accounts.errors import InvalidEmail, InvalidPhone
 from mamori.audit.service import Origin, recent_events
 from mamori.codes.service import (
+    CodeRequest,
     SentCode,
     mask_destination,
     send_security_code,
@@ -61,12 +62,14 @@ def send(
             db,
             ctx,
             origin,
-            user_id=None,
-            purpose=purpose,
-            binding=binding,
-            channel=channel,
-            destination=destination,
-            locale=locale,
+            CodeRequest(
+                user_id=None,
+                purpose=purpose,
+                binding=binding,
+                channel=channel,
+                destination=destination,
+                locale=locale,
+            ),
         )
 
 

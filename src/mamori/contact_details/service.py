@@ -45,6 +45,7 @@ from mamori.accounts.service import (
 from mamori.audit.service import Origin, record_event
 from mamori.codes.service import (
     Channel,
+    CodeRequest,
     mask_destination,
     send_security_code,
     verify_security_code,
@@ -221,13 +222,15 @@ def _send_code(
         db,
         ctx,
         origin,
-        user_id=user.id,
-        purpose=PURPOSE[kind],
-        binding=_binding(user.id, kind, address),
-        channel=CHANNEL[kind],
-        destination=address,
-        locale=user.locale,
-        also_counts_against=[(account_quota(), f"user:{user.id}")],
+        CodeRequest(
+            user_id=user.id,
+            purpose=PURPOSE[kind],
+            binding=_binding(user.id, kind, address),
+            channel=CHANNEL[kind],
+            destination=address,
+            locale=user.locale,
+            also_counts_against=[(account_quota(), f"user:{user.id}")],
+        ),
     )
     _remember_pending(db, ctx, user.id, kind, address)
 

@@ -124,7 +124,7 @@ def kept_or_undone(db: Session, *, keep: bool) -> Iterator[None]:
 
     For work that must take as long whether or not it really happens (no enumeration):
     the path that does nothing does the same work and undoes it, as a withheld recovery
-    code does (codes.service._withhold). Nothing queued in an undone block is sent."""
+    code does (codes.sending._withhold). Nothing queued in an undone block is sent."""
     savepoint = db.begin_nested()
     try:
         yield

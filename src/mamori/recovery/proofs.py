@@ -101,17 +101,19 @@ def send_recovery_code(
         db,
         ctx,
         origin,
-        user_id=user.id if user and real else None,
-        purpose="recovery",
-        binding=_code_binding(attempt, channel),
-        channel=channel,
-        destination=real or _stand_in(ctx, attempt, channel),
-        locale=user.locale if user else "en",
-        deliver=real is not None,
-        # A real send must neither take longer nor fail differently than a withheld one:
-        # the worker hands it over after the answer.
-        in_background=True,
-        fail_quietly=True,
+        codes.CodeRequest(
+            user_id=user.id if user and real else None,
+            purpose="recovery",
+            binding=_code_binding(attempt, channel),
+            channel=channel,
+            destination=real or _stand_in(ctx, attempt, channel),
+            locale=user.locale if user else "en",
+            deliver=real is not None,
+            # A real send must neither take longer nor fail differently than a withheld one:
+            # the worker hands it over after the answer.
+            in_background=True,
+            fail_quietly=True,
+        ),
     )
     # Named as offered, so an unknown address reads exactly like a known one.
     return replace(sent, destination=offered[option].masked)

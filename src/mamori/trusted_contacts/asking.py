@@ -90,7 +90,7 @@ def ask_trusted_contacts(
     The answer never says who was a contact, or whether the account exists; nor does its
     time: a name that is not asked goes through the same steps as one that is (request,
     alerts, all queued), in a savepoint that is then rolled back, as a withheld recovery
-    code is (codes.service._withhold)."""
+    code is (codes.sending._withhold)."""
     attempt = recovery.open_attempt(db, ctx, token)
     try:  # reserved atomically: a burst of asks gets only what is left
         reserve_sends(db, ctx.clock, [(asks_quota(ctx), attempt.public_id)])

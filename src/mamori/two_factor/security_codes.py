@@ -42,12 +42,14 @@ class _SentCode:
             db,
             ctx,
             attempt.origin,
-            user_id=user.id,
-            purpose=attempt.purpose,
-            binding=attempt.binding,
-            channel=self.channel,
-            destination=destination,
-            locale=user.locale,
+            codes.CodeRequest(
+                user_id=user.id,
+                purpose=attempt.purpose,
+                binding=attempt.binding,
+                channel=self.channel,
+                destination=destination,
+                locale=user.locale,
+            ),
         )
         return codes.mask_destination(self.channel, destination)
 

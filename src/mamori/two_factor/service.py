@@ -278,12 +278,14 @@ def start_phone_enrollment(
         db,
         ctx,
         origin,
-        user_id=user.id,
-        purpose="enroll_sms",
-        binding=_enrollment_binding(pending),
-        channel="sms",
-        destination=number,
-        locale=user.locale,
+        codes.CodeRequest(
+            user_id=user.id,
+            purpose="enroll_sms",
+            binding=_enrollment_binding(pending),
+            channel="sms",
+            destination=number,
+            locale=user.locale,
+        ),
     )
     return number
 
