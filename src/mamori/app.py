@@ -13,8 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from mamori import __version__
-from mamori.accounts import api as accounts_api
-from mamori.accounts import views as accounts_views
+from mamori.accounts_center import api as accounts_center_api
+from mamori.accounts_center import views as accounts_center_views
 from mamori.backup_codes import api as backup_codes_api
 from mamori.backup_codes import views as backup_codes_views
 from mamori.bootstrap import build_context
@@ -39,6 +39,8 @@ from mamori.sessions import api as sessions_api
 from mamori.sessions import views as sessions_views
 from mamori.sessions.http import unauthenticated_api_request
 from mamori.settings import Settings
+from mamori.sign_up import api as sign_up_api
+from mamori.sign_up import views as sign_up_views
 from mamori.support import api as support_api
 from mamori.support import views as support_views
 from mamori.support.service import body_limit as support_body_limit
@@ -90,12 +92,14 @@ def create_app(
     stamp_records_with_the_request_id()
 
     for router in (
-        accounts_api.router,
+        sign_up_api.router,
+        accounts_center_api.router,
         login_api.router,
         sessions_api.router,
         notifications_api.router,
         front_door_views.router,
-        accounts_views.router,
+        sign_up_views.router,
+        accounts_center_views.router,
         login_views.router,
         sessions_views.router,
         two_factor_api.router,
