@@ -18,6 +18,8 @@ from mamori.accounts_center import views as accounts_center_views
 from mamori.backup_codes import api as backup_codes_api
 from mamori.backup_codes import views as backup_codes_views
 from mamori.bootstrap import build_context
+from mamori.confirm_identity import api as confirm_identity_api
+from mamori.confirm_identity import views as confirm_identity_views
 from mamori.contact_details import api as contact_details_api
 from mamori.contact_details import views as contact_details_views
 from mamori.context import Context
@@ -35,8 +37,6 @@ from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
 from mamori.security import review as security_review
 from mamori.security import views as security_views
-from mamori.sessions import api as sessions_api
-from mamori.sessions import views as sessions_views
 from mamori.sessions.http import unauthenticated_api_request
 from mamori.settings import Settings
 from mamori.sign_up import api as sign_up_api
@@ -51,6 +51,8 @@ from mamori.two_factor import views as two_factor_views
 from mamori.web.errors import install_error_handlers
 from mamori.web.security import BodySizeLimit, SecurityHeaders
 from mamori.web.templating import make_environment
+from mamori.where_logged_in import api as where_logged_in_api
+from mamori.where_logged_in import views as where_logged_in_views
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 
@@ -95,13 +97,15 @@ def create_app(
         sign_up_api.router,
         accounts_center_api.router,
         login_api.router,
-        sessions_api.router,
+        where_logged_in_api.router,
+        confirm_identity_api.router,
         notifications_api.router,
         front_door_views.router,
         sign_up_views.router,
         accounts_center_views.router,
         login_views.router,
-        sessions_views.router,
+        where_logged_in_views.router,
+        confirm_identity_views.router,
         two_factor_api.router,
         two_factor_views.router,
         security_api.router,

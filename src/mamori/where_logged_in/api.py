@@ -1,4 +1,4 @@
-"""JSON routes: list and end sessions, reauthenticate."""
+"""JSON routes: where you're logged in (list and end sessions, login activity)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,14 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Path, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
 from mamori.core.i18n import translator
-from mamori.login.service import reauthenticate_with_second_factor
 from mamori.security.present import activity_view
 from mamori.security.service import login_activity
 from mamori.sessions import service
 from mamori.sessions.devices import describe_device
 from mamori.sessions.http import ApiCaller
-from mamori.sessions.reauthentication import reauthenticate_with_password
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
@@ -34,49 +32,6 @@ class SessionOut(BaseModel):
 
 class SessionList(BaseModel):
     sessions: list[SessionOut]
-
-
-class ReauthenticateRequest(BaseModel):
-    """The password, or a second factor: `method` (totp or backup_code) with its `code`."""
-
-    # The schema states the either/or too, so a client (and a schema-driven fuzzer) knows
-    # that {"password", "method"} together is refused, not just that each field may appear.
-    model_config = ConfigDict(
-        json_schema_extra={
-            "oneOf": [
-                {
-                    "title": "With the password",
-                    "required": ["password"],
-                    "properties": {
-                        "password": {"type": "string"},
-                        "method": {"type": "null"},
-                        "code": {"type": "null"},
-                    },
-                },
-                {
-                    "title": "With a second factor",
-                    "required": ["method", "code"],
-                    "properties": {
-                        "password": {"type": "null"},
-                        "method": {"type": "string"},
-                        "code": {"type": "string"},
-                    },
-                },
-            ]
-        }
-    )
-
-    password: str | None = Field(default=None, min_length=1, max_length=4096)
-    method: Literal["totp", "backup_code"] | None = None
-    code: str | None = Field(default=None, min_length=1, max_length=64)
-
-    @model_validator(mode="after")
-    def _one_proof(self) -> ReauthenticateRequest:
-        by_password = self.password is not None and self.method is None and self.code is None
-        by_code = self.password is None and self.method is not None and self.code is not None
-        if not (by_password or by_code):
-            raise ValueError("send either password, or method and code")
-        return self
 
 
 class LoginEventOut(BaseModel):
@@ -142,28 +97,4 @@ def end_session(
 ) -> Response:
     with ctx.database.session() as db:
         service.end_session_by_id(db, ctx.clock, origin, caller.user_id, session_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/reauthenticate",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses={
-        400: {"description": "invalid_code, clock_out_of_sync, method_not_available"},
-        401: {"description": "not_authenticated; invalid_credentials: the password"},
-        409: {"description": "code_already_used"},
-        429: {"description": "too_many_attempts (Retry-After)"},
-    },
-)
-def reauthenticate(
-    body: ReauthenticateRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> Response:
-    with ctx.database.session() as db:
-        if body.password is not None:
-            reauthenticate_with_password(db, ctx, origin, caller.session_id, body.password)
-        else:
-            assert body.method is not None and body.code is not None
-            reauthenticate_with_second_factor(
-                db, ctx, origin, caller.session_id, body.method, body.code
-            )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
