@@ -37,6 +37,8 @@ from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
 from mamori.security import review as security_review
 from mamori.security import views as security_views
+from mamori.security_checkup import api as security_checkup_api
+from mamori.security_checkup import views as security_checkup_views
 from mamori.sessions.http import unauthenticated_api_request
 from mamori.settings import Settings
 from mamori.sign_up import api as sign_up_api
@@ -109,7 +111,9 @@ def create_app(
         two_factor_api.router,
         two_factor_views.router,
         security_api.router,
+        security_checkup_api.router,
         security_views.router,
+        security_checkup_views.router,
         backup_codes_api.router,
         backup_codes_views.router,
         recovery_api.router,
