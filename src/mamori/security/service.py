@@ -1,6 +1,6 @@
 """The security center: new-device alerts, the alerts list (read from the audit log),
 "This wasn't me", the forced password change it leads to, the password's rating,
-"Emails from mamori" and the review mark. The checkup's rules are in checkup.py."""
+"Emails from mamori" and the review mark. The checkup is security_checkup/."""
 
 from __future__ import annotations
 
