@@ -13,11 +13,13 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from mamori import __version__
-from mamori.accounts import api as accounts_api
-from mamori.accounts import views as accounts_views
+from mamori.accounts_center import api as accounts_center_api
+from mamori.accounts_center import views as accounts_center_views
 from mamori.backup_codes import api as backup_codes_api
 from mamori.backup_codes import views as backup_codes_views
 from mamori.bootstrap import build_context
+from mamori.confirm_identity import api as confirm_identity_api
+from mamori.confirm_identity import views as confirm_identity_views
 from mamori.contact_details import api as contact_details_api
 from mamori.contact_details import views as contact_details_views
 from mamori.context import Context
@@ -35,10 +37,12 @@ from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
 from mamori.security import review as security_review
 from mamori.security import views as security_views
-from mamori.sessions import api as sessions_api
-from mamori.sessions import views as sessions_views
+from mamori.security_checkup import api as security_checkup_api
+from mamori.security_checkup import views as security_checkup_views
 from mamori.sessions.http import unauthenticated_api_request
 from mamori.settings import Settings
+from mamori.sign_up import api as sign_up_api
+from mamori.sign_up import views as sign_up_views
 from mamori.support import api as support_api
 from mamori.support import views as support_views
 from mamori.support.service import body_limit as support_body_limit
@@ -49,6 +53,8 @@ from mamori.two_factor import views as two_factor_views
 from mamori.web.errors import install_error_handlers
 from mamori.web.security import BodySizeLimit, SecurityHeaders
 from mamori.web.templating import make_environment
+from mamori.where_logged_in import api as where_logged_in_api
+from mamori.where_logged_in import views as where_logged_in_views
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 
@@ -90,18 +96,24 @@ def create_app(
     stamp_records_with_the_request_id()
 
     for router in (
-        accounts_api.router,
+        sign_up_api.router,
+        accounts_center_api.router,
         login_api.router,
-        sessions_api.router,
+        where_logged_in_api.router,
+        confirm_identity_api.router,
         notifications_api.router,
         front_door_views.router,
-        accounts_views.router,
+        sign_up_views.router,
+        accounts_center_views.router,
         login_views.router,
-        sessions_views.router,
+        where_logged_in_views.router,
+        confirm_identity_views.router,
         two_factor_api.router,
         two_factor_views.router,
         security_api.router,
+        security_checkup_api.router,
         security_views.router,
+        security_checkup_views.router,
         backup_codes_api.router,
         backup_codes_views.router,
         recovery_api.router,

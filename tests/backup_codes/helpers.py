@@ -9,13 +9,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mamori.accounts.models import User
-from mamori.accounts.service import sign_up
 from mamori.audit.service import Origin
 from mamori.backup_codes.service import generate_backup_codes, use_backup_code
 from mamori.context import Context
 from mamori.notifications.models import OutboxMessage
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import start_session
+from mamori.sign_up.service import sign_up
 from tests.conftest import PASSWORD
 
 ORIGIN = Origin(ip="203.0.113.7", user_agent="pytest")

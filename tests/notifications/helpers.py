@@ -8,11 +8,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from mamori.accounts.models import User
-from mamori.accounts.service import sign_up
 from mamori.audit.service import Origin
 from mamori.context import Context
 from mamori.notifications.models import OutboxMessage
 from mamori.notifications.service import alert_user
+from mamori.sign_up.service import sign_up
 from tests.conftest import PASSWORD
 from tests.notifications.conftest import configured
 

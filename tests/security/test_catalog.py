@@ -8,14 +8,15 @@ import ast
 from pathlib import Path
 
 from mamori.core.i18n import translator
-from mamori.security import checkup, present, service
+from mamori.security import present, service
+from mamori.security_checkup import service as checkup
 from tests.security.helpers import ANDROID_APP, IPHONE, api_log_in
 
 CHECKUP_SOURCE = Path(checkup.__file__).read_text(encoding="utf-8")
 
 
 def finding_messages() -> set[str]:
-    """The titles and fixes written in checkup.py's Finding(...) calls."""
+    """The titles and fixes in the checkup's Finding(...) calls (security_checkup/service.py)."""
     found = set()
     for node in ast.walk(ast.parse(CHECKUP_SOURCE)):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Finding":

@@ -12,10 +12,10 @@ from httpx import Response
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
-from mamori.accounts.service import sign_up
 from mamori.audit.service import Origin
 from mamori.context import Context
 from mamori.sessions.service import start_session
+from mamori.sign_up.service import sign_up
 from mamori.support import service
 from tests.conftest import PASSWORD
 

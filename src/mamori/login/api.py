@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 
 from mamori.login import service
-from mamori.security.errors import PasswordChangeRequired
+from mamori.sessions.errors import PasswordChangeRequired
 from mamori.sessions.http import NEW_PASSWORD_API, ApiCallerSettingPassword
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import NewSession, end_session

@@ -1,4 +1,4 @@
-"""JSON routes: the security overview, checkup, alerts, "Emails from mamori", "This
+"""JSON routes: the security overview, alerts, "Emails from mamori", "This
 wasn't me" and the new password it requires."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from mamori.core.errors import NotAuthenticated
 from mamori.core.i18n import translator
 from mamori.security import present
 from mamori.security import service as security
-from mamori.security.checkup import run_checkup
 from mamori.sessions.http import ApiCaller, ApiCallerSettingPassword
 from mamori.sessions.service import active_sessions
 from mamori.two_factor import service as two_factor
@@ -79,24 +78,6 @@ def security_overview(ctx: Ctx, caller: ApiCaller) -> SecurityOverview:
         )
 
 
-class FindingOut(BaseModel):
-    code: str = Field(description="Stable, e.g. two_factor_off, sms_only, backup_codes_low")
-    status: Literal["ok", "warning", "risk"]
-    title: str = Field(description="In the caller's language (Accept-Language)")
-    fix: str | None = Field(description="What fixes it, in the caller's language")
-    fix_url: str | None = Field(description="The page where it is fixed")
-
-
-class CheckupOut(BaseModel):
-    grade: Literal["good", "fair", "at_risk"]
-    reviewed_at: datetime | None
-    findings: list[FindingOut]
-
-
-class Reviewed(BaseModel):
-    reviewed_at: datetime
-
-
 class AlertOut(BaseModel):
     id: int
     event: str = Field(description="The audit event, e.g. password.changed, login.new_device")
@@ -141,28 +122,6 @@ class Secured(BaseModel):
 
 def _gettext(request: Request) -> present.Gettext:
     return translator(request_locale(request))
-
-
-@router.get("/me/security/checkup")
-def security_checkup(request: Request, ctx: Ctx, caller: ApiCaller) -> CheckupOut:
-    _ = _gettext(request)
-    with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        if user is None:
-            raise NotAuthenticated()
-        checkup = run_checkup(db, ctx, user)
-    findings = [present.finding_view(f, _) for f in checkup.findings]
-    return CheckupOut(
-        grade=checkup.grade,
-        reviewed_at=checkup.reviewed_at,
-        findings=[FindingOut(**vars(f)) for f in findings],
-    )
-
-
-@router.post("/me/security/checkup/reviewed")
-def mark_reviewed(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Reviewed:
-    with ctx.database.session() as db:
-        return Reviewed(reviewed_at=security.mark_reviewed(db, ctx, origin, caller.user_id))
 
 
 @router.get("/me/alerts")

@@ -1,4 +1,4 @@
-"""What the pages and the API show of alerts, login activity, messages and findings, in
+"""What the pages and the API show of alerts, login activity and messages, in
 the reader's language. Plain data in, plain data out: no HTTP, no templates."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from datetime import datetime
 from mamori.audit.models import AuditEvent
 from mamori.codes.service import Channel, mask_destination
 from mamori.notifications.models import OutboxMessage
-from mamori.security.checkup import Finding
 from mamori.security.service import alert_title
 from mamori.sessions.devices import describe_device
 from mamori.two_factor.service import METHOD_NAMES
@@ -64,15 +63,6 @@ class MessageView:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class FindingView:
-    code: str
-    status: str
-    title: str
-    fix: str | None
-    fix_url: str | None
-
-
 def alert_view(event: AuditEvent, _: Gettext) -> AlertView:
     method = event.details.get("method") if isinstance(event.details, dict) else None
     detail = _(METHOD_NAMES[method]) if isinstance(method, str) and method in METHOD_NAMES else None
@@ -114,14 +104,4 @@ def message_view(message: OutboxMessage, _: Gettext) -> MessageView:
         status=message.status,
         status_text=_(MESSAGE_STATUS.get(message.status, message.status)),
         created_at=message.created_at,
-    )
-
-
-def finding_view(finding: Finding, _: Gettext) -> FindingView:
-    return FindingView(
-        code=finding.code,
-        status=finding.status,
-        title=_(finding.title, **finding.values),
-        fix=_(finding.fix) if finding.fix else None,
-        fix_url=finding.fix_url,
     )

@@ -1,6 +1,6 @@
 """The security center: new-device alerts, the alerts list (read from the audit log),
 "This wasn't me", the forced password change it leads to, the password's rating,
-"Emails from mamori" and the review mark. The checkup's rules are in checkup.py."""
+"Emails from mamori" and the review mark. The checkup is security_checkup/."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from mamori.sessions.devices import describe_device, parse_device
 from mamori.sessions.models import LoginSession
 from mamori.sessions.reauthentication import session_and_user
 from mamori.sessions.service import end_other_sessions
+from mamori.two_factor.service import is_two_factor_on
 
 SECURITY_PAGE = "/accounts/center/password-and-security"
 REVIEW_PAGE = "/accounts/center/security-review"
@@ -349,7 +350,9 @@ def set_required_password(
         new_password,
         user.username,
         user.email.split("@")[0] if user.email else None,
-        min_length=minimum_password_length(db, ctx, user.id),
+        min_length=minimum_password_length(
+            ctx.settings, two_factor_on=is_two_factor_on(db, user.id)
+        ),
     )
     if ctx.hasher.verify(user.password_hash, new_password):
         raise SamePassword()

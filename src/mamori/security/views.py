@@ -1,4 +1,4 @@
-"""Pages: security checkup, security alerts, "Emails from mamori", "This wasn't me" and
+"""Pages: security alerts, "Emails from mamori", "This wasn't me" and
 the "set a new password" step it leads to."""
 
 from __future__ import annotations
@@ -6,13 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from mamori.accounts.service import get_user
-from mamori.core.errors import MamoriError, NotAuthenticated
+from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.notifications.links import PATH as WASNT_ME
 from mamori.security import present
 from mamori.security import service as security
-from mamori.security.checkup import CHECKUP_PAGE, run_checkup
 from mamori.security.service import NEW_PASSWORD_PAGE, REVIEW_PAGE, SECURITY_PAGE
 from mamori.sessions.http import WebCaller, WebCallerSettingPassword, clear_session_cookie
 from mamori.web.deps import Ctx, RequestOrigin
@@ -30,35 +28,6 @@ hide_secret_paths(WASNT_ME + "/")
 
 def _to_login(page: str) -> RedirectResponse:
     return RedirectResponse(f"/login?next={page}", status_code=303)
-
-
-@router.get(CHECKUP_PAGE)
-def checkup_page(request: Request, ctx: Ctx, caller: WebCaller, reviewed: str = "") -> Response:
-    if caller is None:
-        return _to_login(CHECKUP_PAGE)
-    _ = translator(request_locale(request))
-    with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        if user is None:
-            raise NotAuthenticated()
-        checkup = run_checkup(db, ctx, user)
-    return render(
-        request,
-        "security/checkup.html",
-        checkup=checkup,
-        findings=[present.finding_view(f, _) for f in checkup.findings],
-        reviewed=bool(reviewed),
-        review_page=REVIEW_PAGE,
-    )
-
-
-@router.post(f"{CHECKUP_PAGE}/reviewed", dependencies=[Depends(check_csrf)])
-def mark_reviewed(ctx: Ctx, origin: RequestOrigin, caller: WebCaller) -> Response:
-    if caller is None:
-        return _to_login(CHECKUP_PAGE)
-    with ctx.database.session() as db:
-        security.mark_reviewed(db, ctx, origin, caller.user_id)
-    return RedirectResponse(f"{CHECKUP_PAGE}?reviewed=1", status_code=303)
 
 
 @router.get(ALERTS_PAGE)

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mamori.core.errors import NotAuthenticated
-from mamori.security.errors import PasswordChangeRequired
+from mamori.sessions.errors import PasswordChangeRequired
 from mamori.sessions.service import find_session
 from mamori.web.deps import request_origin
 from mamori.web.templating import cookie_name, is_https

@@ -1,4 +1,4 @@
-"""Pages: where you're logged in, and "confirm it's you" before a sensitive change."""
+"""Page: where you're logged in (end one session or all others), with the login activity."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from mamori.sessions import service
 from mamori.sessions.devices import describe_device
 from mamori.sessions.http import WebCaller
 from mamori.sessions.models import LoginSession
-from mamori.sessions.reauthentication import reauthenticate_with_password
 from mamori.web.deps import Ctx, RequestOrigin
-from mamori.web.templating import check_csrf, error_text, render, request_locale, safe_next
+from mamori.web.templating import check_csrf, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 SESSIONS = "/accounts/center/password-and-security/sessions"
@@ -43,7 +42,7 @@ def sessions_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
     rows.sort(key=lambda row: not row["current"])
     return render(
         request,
-        "sessions/sessions.html",
+        "where_logged_in/sessions.html",
         rows=rows,
         activity=[activity_view(event, _) for event in events],
         days=ACTIVITY_DAYS,
@@ -68,35 +67,3 @@ def end_one_or_others(
             current = db.get(LoginSession, caller.session_id)
             service.end_other_sessions(db, ctx.clock, origin, caller.user_id, current)
     return RedirectResponse(SESSIONS, status_code=303)
-
-
-@router.get("/reauthenticate")
-def reauthenticate_page(request: Request, caller: WebCaller, next: str = "/") -> Response:
-    if caller is None:
-        return RedirectResponse("/login", status_code=303)
-    return render(request, "sessions/reauthenticate.html", next=safe_next(next))
-
-
-@router.post("/reauthenticate", dependencies=[Depends(check_csrf)])
-def reauthenticate(
-    request: Request,
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: WebCaller,
-    password: str = Form(max_length=4096),
-    next: str = Form("/", max_length=512),
-) -> Response:
-    if caller is None:
-        return RedirectResponse("/login", status_code=303)
-    try:
-        with ctx.database.session() as db:
-            reauthenticate_with_password(db, ctx, origin, caller.session_id, password)
-    except MamoriError as error:
-        return render(
-            request,
-            "sessions/reauthenticate.html",
-            status_code=error.status,
-            error=error_text(request, error),
-            next=safe_next(next),
-        )
-    return RedirectResponse(safe_next(next), status_code=303)

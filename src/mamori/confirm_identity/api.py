@@ -1,39 +1,18 @@
-"""JSON routes: list and end sessions, reauthenticate."""
+"""JSON route: "Confirm it's you" (reauthenticate) before a sensitive change."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mamori.core.i18n import translator
 from mamori.login.service import reauthenticate_with_second_factor
-from mamori.security.present import activity_view
-from mamori.security.service import login_activity
-from mamori.sessions import service
-from mamori.sessions.devices import describe_device
 from mamori.sessions.http import ApiCaller
 from mamori.sessions.reauthentication import reauthenticate_with_password
 from mamori.web.deps import Ctx, RequestOrigin
-from mamori.web.templating import request_locale
 
 router = APIRouter(prefix="/api/v1/me", tags=["sessions"])
-
-
-class SessionOut(BaseModel):
-    id: str
-    current: bool
-    user_agent: str | None
-    device: str
-    ip: str | None
-    created_at: datetime
-    last_seen_at: datetime
-
-
-class SessionList(BaseModel):
-    sessions: list[SessionOut]
 
 
 class ReauthenticateRequest(BaseModel):
@@ -77,72 +56,6 @@ class ReauthenticateRequest(BaseModel):
         if not (by_password or by_code):
             raise ValueError("send either password, or method and code")
         return self
-
-
-class LoginEventOut(BaseModel):
-    id: int
-    event: Literal["login.succeeded", "login.password_failed", "login.second_factor_failed"]
-    title: str = Field(description="In the caller's language (Accept-Language)")
-    succeeded: bool
-    at: datetime
-    ip: str | None
-    device: str
-
-
-class LoginActivity(BaseModel):
-    sessions: list[SessionOut] = Field(description="Where you're logged in now")
-    events: list[LoginEventOut] = Field(
-        description="Logins and failed attempts of the last 30 days, newest first"
-    )
-
-
-def _session_list(ctx: Ctx, caller: ApiCaller) -> list[SessionOut]:
-    with ctx.database.session() as db:
-        sessions = service.active_sessions(db, ctx.clock, ctx.settings, caller.user_id)
-        return [
-            SessionOut(
-                id=s.public_id,
-                current=s.id == caller.session_id,
-                user_agent=s.user_agent,
-                device=describe_device(s.user_agent),
-                ip=s.ip,
-                created_at=s.created_at,
-                last_seen_at=s.last_seen_at,
-            )
-            for s in sessions
-        ]
-
-
-@router.get("/sessions")
-def list_sessions(ctx: Ctx, caller: ApiCaller) -> SessionList:
-    return SessionList(sessions=_session_list(ctx, caller))
-
-
-@router.get("/login-activity")
-def list_login_activity(request: Request, ctx: Ctx, caller: ApiCaller) -> LoginActivity:
-    _ = translator(request_locale(request))
-    with ctx.database.session() as db:
-        events = login_activity(db, ctx, caller.user_id)
-    return LoginActivity(
-        sessions=_session_list(ctx, caller),
-        events=[LoginEventOut(**vars(activity_view(event, _))) for event in events],
-    )
-
-
-@router.delete(
-    "/sessions/{session_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses={404: {"description": "session_not_found: ended, or not one of yours"}},
-)
-def end_session(
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: ApiCaller,
-    session_id: str = Path(max_length=64),
-) -> Response:
-    with ctx.database.session() as db:
-        service.end_session_by_id(db, ctx.clock, origin, caller.user_id, session_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
