@@ -11,6 +11,7 @@ from mamori.core.errors import NotAuthenticated
 from mamori.sessions.http import ApiCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import end_other_sessions
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -24,8 +25,8 @@ class MeOut(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(min_length=1, max_length=4096)
-    new_password: str = Field(min_length=1, max_length=4096)
+    current_password: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_PASSWORD)
+    new_password: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_PASSWORD)
 
 
 @router.get("/me")

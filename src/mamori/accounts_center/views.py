@@ -14,6 +14,7 @@ from mamori.recovery.service import pending_recoveries
 from mamori.sessions.http import WebCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import active_sessions, end_other_sessions
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, request_locale
 
@@ -75,8 +76,8 @@ def change_password(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    current_password: str = Form(max_length=4096),
-    new_password: str = Form(max_length=4096),
+    current_password: str = Form(max_length=limits.MAX_PASSWORD),
+    new_password: str = Form(max_length=limits.MAX_PASSWORD),
 ) -> Response:
     if caller is None:
         return login_redirect(f"{SECURITY}/password")

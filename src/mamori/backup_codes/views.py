@@ -21,6 +21,7 @@ from mamori.core.i18n import format_moment, translator
 from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import require_recent_reauthentication
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, render, request_locale
 
@@ -137,7 +138,7 @@ def get_new_backup_codes(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    confirm: str = Form("", max_length=8),
+    confirm: str = Form("", max_length=limits.MAX_CHOICE),
 ) -> Response:
     """First POST asks "are you sure?"; the second (confirm=yes) replaces the set."""
     if caller is None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mamori.login.service import reauthenticate_with_second_factor
 from mamori.sessions.http import ApiCaller
 from mamori.sessions.reauthentication import reauthenticate_with_password
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1/me", tags=["sessions"])
@@ -45,9 +46,11 @@ class ReauthenticateRequest(BaseModel):
         }
     )
 
-    password: str | None = Field(default=None, min_length=1, max_length=4096)
+    password: str | None = Field(
+        default=None, min_length=limits.NOT_EMPTY, max_length=limits.MAX_PASSWORD
+    )
     method: Literal["totp", "backup_code"] | None = None
-    code: str | None = Field(default=None, min_length=1, max_length=64)
+    code: str | None = Field(default=None, min_length=limits.NOT_EMPTY, max_length=limits.MAX_CODE)
 
     @model_validator(mode="after")
     def _one_proof(self) -> ReauthenticateRequest:

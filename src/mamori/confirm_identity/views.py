@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from mamori.core.errors import MamoriError
 from mamori.sessions.http import WebCaller
 from mamori.sessions.reauthentication import reauthenticate_with_password
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, safe_next
 
@@ -27,8 +28,8 @@ def reauthenticate(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    password: str = Form(max_length=4096),
-    next: str = Form("/", max_length=512),
+    password: str = Form(max_length=limits.MAX_PASSWORD),
+    next: str = Form("/", max_length=limits.MAX_NEXT),
 ) -> Response:
     if caller is None:
         return RedirectResponse("/login", status_code=303)

@@ -24,6 +24,7 @@ from mamori.context import Context
 from mamori.sessions.http import ApiCaller, Caller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.reauthentication import session_and_user
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1/me", tags=["contact details"])
@@ -61,15 +62,17 @@ class ContactDetailsOut(BaseModel):
 
 
 class EmailRequest(BaseModel):
-    email: str = Field(min_length=1, max_length=254)
+    email: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_EMAIL)
 
 
 class PhoneRequest(BaseModel):
-    phone: str = Field(min_length=1, max_length=32, description="Any common notation")
+    phone: str = Field(
+        min_length=limits.NOT_EMPTY, max_length=limits.MAX_PHONE, description="Any common notation"
+    )
 
 
 class CodeRequest(BaseModel):
-    code: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_CODE)
 
 
 class CodeSent(BaseModel):

@@ -21,6 +21,7 @@ from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.models import LoginSession
 from mamori.sessions.reauthentication import session_and_user
 from mamori.sessions.service import require_recent_reauthentication
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, request_locale
 
@@ -92,7 +93,7 @@ def send_code(
     origin: RequestOrigin,
     caller: WebCaller,
     kind: Kind,
-    address: str = Form(max_length=254),
+    address: str = Form(max_length=limits.MAX_EMAIL),
 ) -> Response:
     """A new address (needs "Confirm it's you"), or the one already there, to confirm."""
     if caller is None:
@@ -136,7 +137,7 @@ def confirm(
     origin: RequestOrigin,
     caller: WebCaller,
     kind: Kind,
-    code: str = Form(max_length=64),
+    code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     if caller is None:
         return _to_login(PAGE)

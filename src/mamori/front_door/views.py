@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from mamori.core.i18n import LOCALES
 from mamori.sessions.http import WebCaller
+from mamori.web import limits
 from mamori.web.templating import LANG_COOKIE, check_csrf, is_https, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -19,7 +20,9 @@ def home(caller: WebCaller) -> RedirectResponse:
 
 @router.post("/language", dependencies=[Depends(check_csrf)])
 def choose_language(
-    request: Request, lang: str = Form(max_length=8), next: str = Form("/", max_length=512)
+    request: Request,
+    lang: str = Form(max_length=limits.MAX_CHOICE),
+    next: str = Form("/", max_length=limits.MAX_NEXT),
 ) -> RedirectResponse:
     response = RedirectResponse(safe_next(next), status_code=303)
     if lang in LOCALES:

@@ -12,14 +12,19 @@ from mamori.sessions.errors import PasswordChangeRequired
 from mamori.sessions.http import NEW_PASSWORD_API, ApiCallerSettingPassword
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import NewSession, end_session
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1", tags=["login"])
 
 
 class LoginRequest(BaseModel):
-    login: str = Field(min_length=1, max_length=254, description="Username, e-mail or phone")
-    password: str = Field(min_length=1, max_length=4096)
+    login: str = Field(
+        min_length=limits.NOT_EMPTY,
+        max_length=limits.MAX_LOGIN,
+        description="Username, e-mail or phone",
+    )
+    password: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_PASSWORD)
 
 
 class Authenticated(BaseModel):
@@ -43,10 +48,10 @@ class CodeSent(BaseModel):
 
 class VerifyRequest(BaseModel):
     method: Literal["totp", "sms", "email", "backup_code"]
-    code: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_CODE)
 
 
-ChallengeId = Annotated[str, Path(min_length=1, max_length=128)]
+ChallengeId = Annotated[str, Path(min_length=limits.NOT_EMPTY, max_length=limits.MAX_TOKEN)]
 
 
 @router.post(

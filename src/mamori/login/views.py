@@ -22,6 +22,7 @@ from mamori.sessions.http import (
 )
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import NewSession, end_session
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import (
     check_csrf,
@@ -49,9 +50,9 @@ def log_in(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
-    login: str = Form(max_length=254),
-    password: str = Form(max_length=4096),
-    next: str = Form("/", max_length=512),
+    login: str = Form(max_length=limits.MAX_LOGIN),
+    password: str = Form(max_length=limits.MAX_PASSWORD),
+    next: str = Form("/", max_length=limits.MAX_NEXT),
 ) -> Response:
     device = device_secret(request)
     try:
@@ -158,7 +159,10 @@ def other_methods_page(request: Request, ctx: Ctx) -> Response:
 
 @router.post("/login/two-factor/send", dependencies=[Depends(check_csrf)])
 def send_code(
-    request: Request, ctx: Ctx, origin: RequestOrigin, method: str = Form(max_length=16)
+    request: Request,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    method: str = Form(max_length=limits.MAX_METHOD),
 ) -> Response:
     token = _challenge_token(request)
     _ = translator(request_locale(request))
@@ -186,8 +190,8 @@ def verify_code(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
-    method: str = Form(max_length=16),
-    code: str = Form(max_length=64),
+    method: str = Form(max_length=limits.MAX_METHOD),
+    code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     token = _challenge_token(request)
     device = device_secret(request)

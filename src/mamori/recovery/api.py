@@ -10,13 +10,18 @@ from pydantic import BaseModel, Field
 
 from mamori.recovery import service
 from mamori.sessions.http import ApiCaller
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1", tags=["recovery"])
 
 RecoveryId = Annotated[
     str,
-    Path(min_length=1, max_length=128, description="The `recovery` from POST /api/v1/recovery"),
+    Path(
+        min_length=limits.NOT_EMPTY,
+        max_length=limits.MAX_TOKEN,
+        description="The `recovery` from POST /api/v1/recovery",
+    ),
 ]
 ProofKind = Literal[
     "email_code", "sms_code", "password", "totp", "backup_code", "trusted_contacts", "support"
@@ -24,7 +29,11 @@ ProofKind = Literal[
 
 
 class StartRequest(BaseModel):
-    login: str = Field(min_length=1, max_length=254, description="Username, e-mail or phone")
+    login: str = Field(
+        min_length=limits.NOT_EMPTY,
+        max_length=limits.MAX_LOGIN,
+        description="Username, e-mail or phone",
+    )
 
 
 class Destination(BaseModel):
@@ -68,12 +77,14 @@ class CodeSent(BaseModel):
 
 class ProofRequest(BaseModel):
     method: Literal["email_code", "sms_code", "password", "totp", "backup_code"]
-    code: str | None = Field(default=None, min_length=1, max_length=64)
-    password: str | None = Field(default=None, min_length=1, max_length=4096)
+    code: str | None = Field(default=None, min_length=limits.NOT_EMPTY, max_length=limits.MAX_CODE)
+    password: str | None = Field(
+        default=None, min_length=limits.NOT_EMPTY, max_length=limits.MAX_PASSWORD
+    )
 
 
 class CompleteRequest(BaseModel):
-    new_password: str = Field(min_length=1, max_length=4096)
+    new_password: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_PASSWORD)
 
 
 class PendingRecovery(BaseModel):
@@ -89,7 +100,7 @@ class PendingRecoveries(BaseModel):
 
 
 class CancelRequest(BaseModel):
-    cancel_token: str = Field(min_length=1, max_length=128)
+    cancel_token: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_TOKEN)
 
 
 def _answer(found: service.RecoveryStatus) -> RecoveryStatus:
@@ -226,7 +237,9 @@ def pending_recoveries(ctx: Ctx, caller: ApiCaller) -> PendingRecoveries:
     responses={404: {"description": "recovery_not_found"}},
 )
 def cancel_by_owner(
-    recovery_id: Annotated[str, Path(min_length=1, max_length=32)],
+    recovery_id: Annotated[
+        str, Path(min_length=limits.NOT_EMPTY, max_length=limits.MAX_REQUEST_ID)
+    ],
     ctx: Ctx,
     origin: RequestOrigin,
     caller: ApiCaller,

@@ -12,6 +12,7 @@ from mamori.core.i18n import translator
 from mamori.recovery import service
 from mamori.recovery.errors import RecoveryExpired
 from mamori.sessions.http import WebCaller, device_secret
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.security import hide_secret_paths
 from mamori.web.templating import (
@@ -101,7 +102,10 @@ def start_page(request: Request) -> Response:
 
 @router.post("/recovery", dependencies=[Depends(check_csrf)])
 def start(
-    request: Request, ctx: Ctx, origin: RequestOrigin, login: str = Form(max_length=254)
+    request: Request,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    login: str = Form(max_length=limits.MAX_LOGIN),
 ) -> Response:
     try:
         with ctx.database.session() as db:
@@ -138,7 +142,10 @@ def options_page(request: Request, ctx: Ctx) -> Response:
 
 @router.post("/recovery/send", dependencies=[Depends(check_csrf)])
 def send_code(
-    request: Request, ctx: Ctx, origin: RequestOrigin, option: str = Form(max_length=8)
+    request: Request,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    option: str = Form(max_length=limits.MAX_CHOICE),
 ) -> Response:
     _ = translator(request_locale(request))
     token = recovery_token(request)
@@ -172,8 +179,8 @@ def enter_code(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
-    option: str = Form(max_length=8),
-    code: str = Form(max_length=64),
+    option: str = Form(max_length=limits.MAX_CHOICE),
+    code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     token = recovery_token(request)
     try:
@@ -199,7 +206,10 @@ def more_page(request: Request, ctx: Ctx) -> Response:
 
 @router.post("/recovery/password", dependencies=[Depends(check_csrf)])
 def prove_password(
-    request: Request, ctx: Ctx, origin: RequestOrigin, password: str = Form(max_length=4096)
+    request: Request,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    password: str = Form(max_length=limits.MAX_PASSWORD),
 ) -> Response:
     try:
         with ctx.database.session() as db:
@@ -216,8 +226,8 @@ def prove_second_factor(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
-    method: str = Form(max_length=16),
-    code: str = Form(max_length=64),
+    method: str = Form(max_length=limits.MAX_METHOD),
+    code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     token = recovery_token(request)
     try:
@@ -256,7 +266,7 @@ def set_new_password(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
-    new_password: str = Form(max_length=4096),
+    new_password: str = Form(max_length=limits.MAX_PASSWORD),
 ) -> Response:
     try:
         with ctx.database.session() as db:

@@ -18,6 +18,7 @@ from mamori.security import service as security
 from mamori.sessions.http import ApiCaller, ApiCallerSettingPassword
 from mamori.sessions.service import active_sessions
 from mamori.two_factor import service as two_factor
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
@@ -107,11 +108,15 @@ class MessageList(BaseModel):
 
 
 class NewPassword(BaseModel):
-    new_password: str = Field(min_length=1, max_length=4096)
+    new_password: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_PASSWORD)
 
 
 class WasntMe(BaseModel):
-    token: str = Field(min_length=1, max_length=128, description="The last part of the link")
+    token: str = Field(
+        min_length=limits.NOT_EMPTY,
+        max_length=limits.MAX_TOKEN,
+        description="The last part of the link",
+    )
 
 
 class Secured(BaseModel):

@@ -13,6 +13,7 @@ from mamori.security import present
 from mamori.security import service as security
 from mamori.security.service import NEW_PASSWORD_PAGE, REVIEW_PAGE, SECURITY_PAGE
 from mamori.sessions.http import WebCaller, WebCallerSettingPassword, clear_session_cookie
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.security import hide_secret_paths
 from mamori.web.templating import check_csrf, error_text, render, request_locale
@@ -20,7 +21,7 @@ from mamori.web.templating import check_csrf, error_text, render, request_locale
 router = APIRouter(include_in_schema=False)
 ALERTS_PAGE = f"{SECURITY_PAGE}/alerts"
 EMAILS_PAGE = f"{SECURITY_PAGE}/emails"
-Token = Path(min_length=1, max_length=128)
+Token = Path(min_length=limits.NOT_EMPTY, max_length=limits.MAX_TOKEN)
 
 # The "This wasn't me" link is a bearer secret: the access log keeps the route only.
 hide_secret_paths(WASNT_ME + "/")
@@ -117,7 +118,7 @@ def set_new_password(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCallerSettingPassword,
-    new_password: str = Form(max_length=4096),
+    new_password: str = Form(max_length=limits.MAX_PASSWORD),
 ) -> Response:
     if caller is None:
         return _to_login(NEW_PASSWORD_PAGE)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from mamori.sign_up.service import sign_up
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
@@ -13,10 +14,10 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 class SignUpRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=30)
-    password: str = Field(min_length=1, max_length=4096)
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=32)
+    username: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_USERNAME)
+    password: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_PASSWORD)
+    email: str | None = Field(default=None, max_length=limits.MAX_EMAIL)
+    phone: str | None = Field(default=None, max_length=limits.MAX_PHONE)
 
 
 class AccountOut(BaseModel):

@@ -13,6 +13,7 @@ from mamori.security.service import secure_new_session
 from mamori.sessions.http import device_secret, set_device_cookie, set_session_cookie
 from mamori.sessions.service import start_session
 from mamori.sign_up.service import sign_up as sign_up_with
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, request_locale
 
@@ -34,10 +35,10 @@ def sign_up(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
-    username: str = Form(max_length=30),
-    password: str = Form(max_length=4096),
-    email: str = Form("", max_length=254),
-    phone: str = Form("", max_length=32),
+    username: str = Form(max_length=limits.MAX_USERNAME),
+    password: str = Form(max_length=limits.MAX_PASSWORD),
+    email: str = Form("", max_length=limits.MAX_EMAIL),
+    phone: str = Form("", max_length=limits.MAX_PHONE),
 ) -> Response:
     form = {"username": username, "email": email, "phone": phone}
     device = device_secret(request)

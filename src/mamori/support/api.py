@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from mamori.audit.service import Origin
 from mamori.context import Context
 from mamori.support import service
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
@@ -22,26 +23,30 @@ MAX_BASE64 = 70 * 1024 * 1024
 
 
 class EvidenceIn(BaseModel):
-    filename: str = Field(max_length=255)
+    filename: str = Field(max_length=limits.MAX_FILENAME)
     content_type: str = Field(
-        max_length=100,
+        max_length=limits.MAX_CONTENT_TYPE,
         description="What the client says the file is; mamori decides from its first bytes "
         "(image/jpeg, image/png or application/pdf)",
     )
-    data_base64: str = Field(min_length=1, max_length=MAX_BASE64)
+    data_base64: str = Field(min_length=limits.NOT_EMPTY, max_length=MAX_BASE64)
 
 
 class SupportCaseIn(BaseModel):
     login: str = Field(
-        min_length=1, max_length=254, description="Username, e-mail or phone of the account"
+        min_length=limits.NOT_EMPTY,
+        max_length=limits.MAX_EMAIL,
+        description="Username, e-mail or phone of the account",
     )
     contact_email: str = Field(
-        min_length=3, max_length=254, description="Where support will answer"
+        min_length=limits.MIN_EMAIL,
+        max_length=limits.MAX_EMAIL,
+        description="Where support will answer",
     )
-    what_happened: str = Field(min_length=1, max_length=service.MAX_DESCRIPTION)
+    what_happened: str = Field(min_length=limits.NOT_EMPTY, max_length=service.MAX_DESCRIPTION)
     evidence: list[EvidenceIn] = Field(
         default_factory=list,
-        max_length=10,
+        max_length=limits.MAX_EVIDENCE_FILES,
         description=f"At most {service.MAX_FILES} files, together at most "
         "MAMORI_SUPPORT_EVIDENCE_MAX_BYTES (5 MiB by default)",
     )

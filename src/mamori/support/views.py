@@ -30,6 +30,7 @@ from mamori.support import service
 from mamori.support.api import send_notices
 from mamori.support.errors import NotAnOperator
 from mamori.support.models import STATUSES
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.security import hide_secret_paths
 from mamori.web.templating import (
@@ -47,7 +48,7 @@ QUEUE = "/operator/support"
 # The lead's recovery pages read the recovery from this cookie (recovery/views.py).
 RECOVERY_COOKIE = "mamori_recovery"
 SET_PASSWORD_PAGE = "/recovery/new-password"  # noqa: S105 (a path, not a password)
-REFERENCE = Path(min_length=1, max_length=64)
+REFERENCE = Path(min_length=limits.NOT_EMPTY, max_length=limits.MAX_NAME_OR_ID)
 FORM_FIELDS = ("csrf_token", "login", "contact_email", "what_happened")
 
 
@@ -144,7 +145,9 @@ def _open(
 
 @router.get(service.APPROVED_LINK + "{token}")
 def approved_link(
-    request: Request, ctx: Ctx, token: str = Path(min_length=1, max_length=128)
+    request: Request,
+    ctx: Ctx,
+    token: str = Path(min_length=limits.NOT_EMPTY, max_length=limits.MAX_TOKEN),
 ) -> Response:
     """Hand the recovery to the new-password step: the token moves from the link into an
     HttpOnly cookie, and the path that carried it is never sent on as a Referer."""
@@ -350,7 +353,7 @@ def approve(
     origin: RequestOrigin,
     caller: WebCaller,
     reference: str = REFERENCE,
-    note: str = Form("", max_length=5000),
+    note: str = Form("", max_length=limits.MAX_FREE_TEXT),
 ) -> Response:
     return _decide(
         request,
@@ -371,7 +374,7 @@ def deny(
     origin: RequestOrigin,
     caller: WebCaller,
     reference: str = REFERENCE,
-    reason: str = Form("", max_length=5000),
+    reason: str = Form("", max_length=limits.MAX_FREE_TEXT),
 ) -> Response:
     return _decide(
         request,

@@ -15,17 +15,34 @@ from pydantic import BaseModel, Field
 
 from mamori.sessions.http import ApiCaller
 from mamori.trusted_contacts import service
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1", tags=["trusted contacts"])
 
-Username = Annotated[str, Path(min_length=1, max_length=64, description="A mamori username")]
+Username = Annotated[
+    str,
+    Path(
+        min_length=limits.NOT_EMPTY,
+        max_length=limits.MAX_NAME_OR_ID,
+        description="A mamori username",
+    ),
+]
 RequestId = Annotated[
-    str, Path(min_length=1, max_length=32, description="The request's `id` from the list")
+    str,
+    Path(
+        min_length=limits.NOT_EMPTY,
+        max_length=limits.MAX_REQUEST_ID,
+        description="The request's `id` from the list",
+    ),
 ]
 RecoveryId = Annotated[
     str,
-    Path(min_length=1, max_length=128, description="The `recovery` from POST /api/v1/recovery"),
+    Path(
+        min_length=limits.NOT_EMPTY,
+        max_length=limits.MAX_TOKEN,
+        description="The `recovery` from POST /api/v1/recovery",
+    ),
 ]
 CHOOSE_ANSWERS: dict[int | str, dict[str, str]] = {
     403: {"description": "reauthentication_required"},
@@ -42,8 +59,8 @@ REQUEST_ANSWERS: dict[int | str, dict[str, str]] = {
 
 
 class ChooseRequest(BaseModel):
-    usernames: list[Annotated[str, Field(max_length=64)]] = Field(
-        max_length=20, description="3 to 5 usernames of other mamori accounts"
+    usernames: list[Annotated[str, Field(max_length=limits.MAX_NAME_OR_ID)]] = Field(
+        max_length=limits.MAX_CONTACT_NAMES, description="3 to 5 usernames of other mamori accounts"
     )
 
 
@@ -91,13 +108,13 @@ class GivenCodeOut(BaseModel):
 
 
 class AskRequest(BaseModel):
-    usernames: list[Annotated[str, Field(max_length=64)]] = Field(
-        min_length=1, max_length=service.MAX_NAMES
+    usernames: list[Annotated[str, Field(max_length=limits.MAX_NAME_OR_ID)]] = Field(
+        min_length=limits.NOT_EMPTY, max_length=service.MAX_NAMES
     )
 
 
 class CodeRequest(BaseModel):
-    code: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_CODE)
 
 
 class VouchesOut(BaseModel):

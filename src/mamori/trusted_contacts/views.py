@@ -17,6 +17,7 @@ from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.trusted_contacts import service
 from mamori.trusted_contacts.errors import ContactProblem, RequestExpired, RequestNotFound
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, cookie_name, error_text, render, request_locale
 
@@ -154,7 +155,7 @@ def remove(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    username: str = Form(max_length=64),
+    username: str = Form(max_length=limits.MAX_NAME_OR_ID),
 ) -> Response:
     if caller is None:
         return _to_login(PAGE)
@@ -177,7 +178,7 @@ def decline(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    username: str = Form(max_length=64),
+    username: str = Form(max_length=limits.MAX_NAME_OR_ID),
 ) -> Response:
     if caller is None:
         return _to_login(PAGE)
@@ -309,7 +310,7 @@ def enter_code(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
-    code: str = Form(max_length=64),
+    code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     try:
         with ctx.database.session() as db:

@@ -13,6 +13,7 @@ from mamori.sessions.http import ApiCaller
 from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.totp import service as totp
 from mamori.two_factor import service
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1/me/two-factor", tags=["two-factor"])
@@ -26,11 +27,13 @@ class TotpEnrollment(BaseModel):
 
 
 class CodeRequest(BaseModel):
-    code: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=limits.NOT_EMPTY, max_length=limits.MAX_CODE)
 
 
 class PhoneRequest(BaseModel):
-    phone: str = Field(min_length=1, max_length=32, description="Any common notation")
+    phone: str = Field(
+        min_length=limits.NOT_EMPTY, max_length=limits.MAX_PHONE, description="Any common notation"
+    )
 
 
 class Enabled(BaseModel):

@@ -17,6 +17,7 @@ from mamori.sessions.http import Caller, WebCaller
 from mamori.sessions.reauthentication import recently_reauthenticated_user
 from mamori.totp import service as totp
 from mamori.two_factor import service
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, request_locale
 
@@ -85,7 +86,7 @@ def confirm_authenticator(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    code: str = Form(max_length=64),
+    code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     if caller is None:
         return _to_login(APP)
@@ -132,7 +133,7 @@ def send_phone_code(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    phone: str = Form(max_length=32),
+    phone: str = Form(max_length=limits.MAX_PHONE),
 ) -> Response:
     if caller is None:
         return _to_login(TEXT)
@@ -160,7 +161,7 @@ def confirm_phone(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    code: str = Form(max_length=64),
+    code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     if caller is None:
         return _to_login(TEXT)
@@ -187,7 +188,7 @@ def choose_default(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    method: str = Form(max_length=16),
+    method: str = Form(max_length=limits.MAX_METHOD),
 ) -> Response:
     if caller is None:
         return _to_login(PAGE)
@@ -207,7 +208,7 @@ def remove_method(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    method: str = Form(max_length=16),
+    method: str = Form(max_length=limits.MAX_METHOD),
 ) -> Response:
     if caller is None:
         return _to_login(PAGE)

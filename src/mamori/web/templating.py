@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from mamori.core.crypto import same_secret
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import LOCALES, format_moment, negotiate, translator
+from mamori.web import limits
 
 PACKAGE = Path(__file__).resolve().parent.parent
 LANG_COOKIE = "mamori_lang"
@@ -69,7 +70,7 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def check_csrf(request: Request, csrf_token: str = Form("", max_length=128)) -> None:
+def check_csrf(request: Request, csrf_token: str = Form("", max_length=limits.MAX_TOKEN)) -> None:
     """Double-submit: the form's token must equal the cookie's (both from this browser)."""
     cookie = request.cookies.get(cookie_name(request, "mamori_csrf"), "")
     if not cookie or not csrf_token or not same_secret(cookie, csrf_token):

@@ -14,6 +14,7 @@ from mamori.security.service import login_activity
 from mamori.sessions import service
 from mamori.sessions.devices import describe_device
 from mamori.sessions.http import ApiCaller
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
@@ -93,7 +94,7 @@ def end_session(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: ApiCaller,
-    session_id: str = Path(max_length=64),
+    session_id: str = Path(max_length=limits.MAX_NAME_OR_ID),
 ) -> Response:
     with ctx.database.session() as db:
         service.end_session_by_id(db, ctx.clock, origin, caller.user_id, session_id)

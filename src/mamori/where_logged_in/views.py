@@ -15,6 +15,7 @@ from mamori.sessions import service
 from mamori.sessions.devices import describe_device
 from mamori.sessions.http import WebCaller
 from mamori.sessions.models import LoginSession
+from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, render, request_locale
 
@@ -54,7 +55,7 @@ def end_one_or_others(
     ctx: Ctx,
     origin: RequestOrigin,
     caller: WebCaller,
-    session_id: str = Form("", max_length=64),
+    session_id: str = Form("", max_length=limits.MAX_NAME_OR_ID),
 ) -> Response:
     if caller is None:
         return RedirectResponse("/login", status_code=303)
