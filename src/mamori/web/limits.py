@@ -1,18 +1,13 @@
 """How much a person may type into each field: one number per kind of input.
 
 Forms use the constants (`Form(max_length=limits.MAX_PASSWORD)`), JSON bodies and paths
-use them inside their `Field(...)`/`Path(...)`, or the `Annotated` types below, so a form
-and a JSON body for the same thing always accept the same length. These are bounds on
-input size only; the rules (a password's shortest length, e-mail syntax) live in the
+use them inside their `Field(...)`/`Path(...)`, so a form and a JSON body for the same thing
+always accept the same length. These are bounds on input size only; the rules (a password's shortest length, e-mail syntax) live in the
 services. Limits that belong to one feature's rules stay in that feature's service
 (for example `support.service.MAX_DESCRIPTION`, `trusted_contacts.service.MAX_NAMES`).
 """
 
 from __future__ import annotations
-
-from typing import Annotated
-
-from pydantic import Field
 
 # Something must be typed: the shortest non-empty answer.
 NOT_EMPTY = 1
@@ -52,9 +47,3 @@ MAX_CONTENT_TYPE = 100
 MAX_EVIDENCE_FILES = 10
 # How many usernames one trusted-contacts list may name.
 MAX_CONTACT_NAMES = 20
-
-# JSON body fields, in the user's words: required and bounded.
-Password = Annotated[str, Field(min_length=NOT_EMPTY, max_length=MAX_PASSWORD)]
-Code = Annotated[str, Field(min_length=NOT_EMPTY, max_length=MAX_CODE)]
-Token = Annotated[str, Field(min_length=NOT_EMPTY, max_length=MAX_TOKEN)]
-Email = Annotated[str, Field(min_length=NOT_EMPTY, max_length=MAX_EMAIL)]
