@@ -2,9 +2,10 @@
 
 Forms use the constants (`Form(max_length=limits.MAX_PASSWORD)`), JSON bodies and paths
 use them inside their `Field(...)`/`Path(...)`, so a form and a JSON body for the same thing
-always accept the same length. These are bounds on input size only; the rules (a password's shortest length, e-mail syntax) live in the
-services. Limits that belong to one feature's rules stay in that feature's service
-(for example `support.service.MAX_DESCRIPTION`, `trusted_contacts.service.MAX_NAMES`).
+always accept the same length. These are bounds on input size only; the rules (a password's
+shortest length, e-mail syntax) live in the services. Limits that belong to one feature's
+rules stay in that feature's service (for example `support.service.MAX_DESCRIPTION`,
+`trusted_contacts.service.MAX_NAMES`).
 """
 
 from __future__ import annotations
