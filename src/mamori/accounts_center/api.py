@@ -9,8 +9,6 @@ from mamori.accounts.service import get_user
 from mamori.accounts_center import service
 from mamori.core.errors import NotAuthenticated
 from mamori.sessions.http import ApiCaller
-from mamori.sessions.models import LoginSession
-from mamori.sessions.service import end_other_sessions
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
@@ -61,6 +59,6 @@ def change_password(
             user,
             current_password=body.current_password,
             new_password=body.new_password,
+            session_id=caller.session_id,
         )
-        end_other_sessions(db, ctx.clock, origin, user.id, db.get(LoginSession, caller.session_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

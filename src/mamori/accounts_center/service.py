@@ -12,6 +12,8 @@ from mamori.accounts.service import check_new_password, confirm_password, minimu
 from mamori.audit.service import Origin, record_event
 from mamori.notifications.service import alert_user
 from mamori.security.ratings import rate_password
+from mamori.sessions.models import LoginSession
+from mamori.sessions.service import end_other_sessions
 from mamori.two_factor.service import is_two_factor_on
 
 if TYPE_CHECKING:
@@ -30,8 +32,10 @@ def change_password(
     *,
     current_password: str,
     new_password: str,
+    session_id: int,
 ) -> None:
-    """Needs the current password (ASVS 6.2.3). The caller revokes other sessions."""
+    """Needs the current password (ASVS 6.2.3). Every other session of the account ends;
+    the one asking (`session_id`) stays logged in."""
     clock, settings, hasher = ctx.clock, ctx.settings, ctx.hasher
     check_new_password(
         settings,
@@ -57,3 +61,4 @@ def change_password(
         "The password of your account %(username)s was changed.",
         username=user.username,
     )
+    end_other_sessions(db, clock, origin, user.id, db.get(LoginSession, session_id))

@@ -12,8 +12,7 @@ from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.recovery.service import pending_recoveries
 from mamori.sessions.http import WebCaller
-from mamori.sessions.models import LoginSession
-from mamori.sessions.service import active_sessions, end_other_sessions
+from mamori.sessions.service import active_sessions
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import check_csrf, error_text, render, request_locale
@@ -86,10 +85,13 @@ def change_password(
             user = get_user(db, caller.user_id)
             assert user is not None
             service.change_password(
-                db, ctx, origin, user, current_password=current_password, new_password=new_password
-            )
-            end_other_sessions(
-                db, ctx.clock, origin, user.id, db.get(LoginSession, caller.session_id)
+                db,
+                ctx,
+                origin,
+                user,
+                current_password=current_password,
+                new_password=new_password,
+                session_id=caller.session_id,
             )
     except MamoriError as error:
         return render(
