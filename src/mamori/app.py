@@ -52,11 +52,48 @@ from mamori.two_factor import api as two_factor_api
 from mamori.two_factor import views as two_factor_views
 from mamori.web.errors import install_error_handlers
 from mamori.web.security import BodySizeLimit, SecurityHeaders
-from mamori.web.templating import make_environment
+from mamori.web.templating import make_environment, pages_by_name
 from mamori.where_logged_in import api as where_logged_in_api
 from mamori.where_logged_in import views as where_logged_in_views
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
+
+
+API_ROUTERS = (
+    sign_up_api.router,
+    accounts_center_api.router,
+    login_api.router,
+    where_logged_in_api.router,
+    confirm_identity_api.router,
+    notifications_api.router,
+    two_factor_api.router,
+    security_api.router,
+    security_checkup_api.router,
+    backup_codes_api.router,
+    recovery_api.router,
+    contact_details_api.router,
+    trusted_contacts_api.router,
+    support_api.router,
+    observability_api.router,
+)
+# Pages are linked to by name (templating.page_path), so each name is one page's.
+PAGE_ROUTERS = (
+    front_door_views.router,
+    sign_up_views.router,
+    accounts_center_views.router,
+    login_views.router,
+    where_logged_in_views.router,
+    confirm_identity_views.router,
+    two_factor_views.router,
+    security_views.router,
+    security_checkup_views.router,
+    backup_codes_views.router,
+    recovery_views.router,
+    security_review.router,
+    contact_details_views.router,
+    trusted_contacts_views.router,
+    support_views.router,
+)
 
 
 def create_app(
@@ -95,41 +132,12 @@ def create_app(
     count_committed_audit_events(ctx.database.sessions)
     stamp_records_with_the_request_id()
 
-    for router in (
-        sign_up_api.router,
-        accounts_center_api.router,
-        login_api.router,
-        where_logged_in_api.router,
-        confirm_identity_api.router,
-        notifications_api.router,
-        front_door_views.router,
-        sign_up_views.router,
-        accounts_center_views.router,
-        login_views.router,
-        where_logged_in_views.router,
-        confirm_identity_views.router,
-        two_factor_api.router,
-        two_factor_views.router,
-        security_api.router,
-        security_checkup_api.router,
-        security_views.router,
-        security_checkup_views.router,
-        backup_codes_api.router,
-        backup_codes_views.router,
-        recovery_api.router,
-        recovery_views.router,
-        security_review.router,
-        contact_details_api.router,
-        contact_details_views.router,
-        trusted_contacts_api.router,
-        trusted_contacts_views.router,
-        support_api.router,
-        support_views.router,
-        observability_api.router,
-    ):
+    for router in (*API_ROUTERS, *PAGE_ROUTERS):
         app.include_router(router)
+    app.state.pages = pages_by_name(PAGE_ROUTERS)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.pages["static"] = app.router.routes[-1]
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
     _add_operational_routes(app, ctx)
     return app

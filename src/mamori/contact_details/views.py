@@ -87,7 +87,7 @@ def change_page(request: Request, ctx: Ctx, caller: WebCaller, kind: Kind) -> Re
 
 
 @router.post(PAGE + "/{kind}", dependencies=[Depends(check_csrf)])
-def send_code(
+def send_confirmation_code(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
@@ -174,7 +174,7 @@ def remove_page(request: Request, ctx: Ctx, caller: WebCaller, kind: Kind) -> Re
 
 
 @router.post(PAGE + "/{kind}/remove", dependencies=[Depends(check_csrf)])
-def remove(
+def remove_contact_detail(
     request: Request, ctx: Ctx, origin: RequestOrigin, caller: WebCaller, kind: Kind
 ) -> Response:
     if caller is None:

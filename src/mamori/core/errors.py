@@ -63,6 +63,11 @@ class NotAuthenticated(MamoriError):
         return {"WWW-Authenticate": 'Bearer realm="mamori"'}
 
 
+class LoginRequired(NotAuthenticated):
+    """A page asked for without a live session: a browser goes to the login page and comes
+    back; the API answers as for any missing token."""
+
+
 class ReauthenticationRequired(MamoriError):
     code, status, title = "reauthentication_required", 403, "Confirm it's you first"
 

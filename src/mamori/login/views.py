@@ -158,7 +158,7 @@ def other_methods_page(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/login/two-factor/send", dependencies=[Depends(check_csrf)])
-def send_code(
+def send_login_code(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,

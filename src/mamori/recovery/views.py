@@ -141,7 +141,7 @@ def options_page(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/recovery/send", dependencies=[Depends(check_csrf)])
-def send_code(
+def send_recovery_code(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
@@ -175,7 +175,7 @@ def code_page(request: Request, ctx: Ctx, option: str = "email") -> Response:
 
 
 @router.post("/recovery/code", dependencies=[Depends(check_csrf)])
-def enter_code(
+def enter_recovery_code(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
@@ -251,7 +251,7 @@ def _page_with_error(request: Request, ctx: Ctx, error: MamoriError) -> Response
 
 
 @router.get("/recovery/new-password")
-def new_password_page(request: Request, ctx: Ctx) -> Response:
+def recovery_new_password_page(request: Request, ctx: Ctx) -> Response:
     try:
         found = _status(request, ctx)
     except RecoveryExpired:
@@ -262,7 +262,7 @@ def new_password_page(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/recovery/new-password", dependencies=[Depends(check_csrf)])
-def set_new_password(
+def set_recovery_password(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,

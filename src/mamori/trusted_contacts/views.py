@@ -150,7 +150,7 @@ def choose(
 
 
 @router.post(f"{PAGE}/remove", dependencies=[Depends(check_csrf)])
-def remove(
+def remove_contact(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,
@@ -306,7 +306,7 @@ def ask(
 
 
 @router.post(f"{RECOVERY}/codes", dependencies=[Depends(check_csrf)])
-def enter_code(
+def enter_contact_codes(
     request: Request,
     ctx: Ctx,
     origin: RequestOrigin,

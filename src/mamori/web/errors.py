@@ -17,12 +17,14 @@ from mamori.core.errors import (
     PROBLEM,
     THROTTLE_STORE_DOWN,
     InvalidRequest,
+    LoginRequired,
     MamoriError,
     NotAuthenticated,
+    ReauthenticationRequired,
     ServiceUnavailable,
     document_problems,
 )
-from mamori.web.templating import error_text, render
+from mamori.web.templating import error_text, redirect_to, render
 
 log = logging.getLogger("mamori")
 
@@ -59,11 +61,35 @@ def _field(location: tuple[Any, ...], reason: str) -> str:
     return ".".join(str(part) for part in location if part != "body")
 
 
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
 def _wants_page(request: Request) -> bool:
     """A browser asking for a page (not the JSON API, not a probe like /readyz)."""
-    if request.url.path.startswith("/api/"):
-        return False
-    return "text/html" in request.headers.get("accept", "")
+    return not _is_api(request) and "text/html" in request.headers.get("accept", "")
+
+
+def return_page(request: Request) -> str:
+    """Where a person comes back to after logging in or confirming it's them.
+
+    The page they asked for; for a form they sent, the page that shows that form: the
+    same path when a page is served there, else the nearest parent path that is one
+    (a POST to .../two-factor/off comes back to .../two-factor)."""
+    if request.method in ("GET", "HEAD"):
+        query = request.url.query
+        return f"{request.url.path}?{query}" if query else request.url.path
+    path = request.url.path
+    while path:
+        if _serves_page(request, path):
+            return path
+        path = path.rsplit("/", 1)[0]
+    return "/"
+
+
+def _serves_page(request: Request, path: str) -> bool:
+    scope = {**request.scope, "method": "GET", "path": path}
+    return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
 
 
 def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bool]) -> None:
@@ -83,6 +109,20 @@ def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bo
     @app.exception_handler(MamoriError)
     async def _mamori_error(request: Request, exc: MamoriError) -> JSONResponse:
         return _mamori_problem(exc)
+
+    # A page route that needs a logged-in person, or one who just confirmed it's them,
+    # sends the browser there and back; the API answers with the problem itself.
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_api(request):
+            return _mamori_problem(exc)
+        return redirect_to(request, "login_page", query={"next": return_page(request)})
+
+    @app.exception_handler(ReauthenticationRequired)
+    async def _confirm_first(request: Request, exc: ReauthenticationRequired) -> Response:
+        if _is_api(request):
+            return _mamori_problem(exc)
+        return redirect_to(request, "reauthenticate_page", query={"next": return_page(request)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

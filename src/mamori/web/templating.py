@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.routing import BaseRoute
 
 from mamori.core.crypto import same_secret
-from mamori.core.errors import MamoriError
+from mamori.core.errors import MamoriError, NotAuthenticated, ReauthenticationRequired
 from mamori.core.i18n import LOCALES, format_moment, negotiate, translator
 from mamori.web import limits
 
@@ -87,6 +90,7 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
         lang=locale,
         csrf_token=csrf_token(request),
         when=lambda moment: format_moment(moment, locale),
+        path_for=lambda name, **params: page_path(request, name, **params),
         **values,
     )
     response = HTMLResponse(html, status_code=status_code)
@@ -102,6 +106,49 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
             path="/",
         )
     return response
+
+
+def render_with_error(
+    request: Request, template: str, error: MamoriError, **values: Any
+) -> HTMLResponse:
+    """The same page again, with what went wrong next to the form, in the person's
+    language; nothing they typed is lost when `values` carries it back.
+
+    Being logged out or having to confirm it's you is not a mistake in the form: those
+    go on to their one handler (web/errors.py), which sends the browser there and back."""
+    if isinstance(error, NotAuthenticated | ReauthenticationRequired):
+        raise error
+    return render(
+        request, template, status_code=error.status, error=error_text(request, error), **values
+    )
+
+
+def pages_by_name(routers: Iterable[APIRouter]) -> dict[str, BaseRoute]:
+    """Every page route by its name (the function's name), checked to be one page's."""
+    pages: dict[str, BaseRoute] = {}
+    for router in routers:
+        for route in router.routes:
+            name = getattr(route, "name", "")
+            if name in pages:
+                raise ValueError(f"two pages are named {name!r}; rename one of the functions")
+            pages[name] = route
+    return pages
+
+
+def page_path(request: Request, name: str, **path: object) -> str:
+    """The path of a page by its route name: templates and redirects never spell one."""
+    route: BaseRoute = request.app.state.pages[name]
+    return str(route.url_path_for(name, **path))
+
+
+def redirect_to(
+    request: Request, route: str, *, query: Mapping[str, str] | None = None, **path: object
+) -> RedirectResponse:
+    """303 to a page by its route name (the function's name), never a literal path."""
+    target = page_path(request, route, **path)
+    if query:
+        target += "?" + urlencode(query, safe="/")
+    return RedirectResponse(target, status_code=303)
 
 
 def safe_next(target: str | None) -> str:
