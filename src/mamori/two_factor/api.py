@@ -8,13 +8,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from mamori.accounts.service import get_user
-from mamori.sessions.http import ApiCaller
-from mamori.sessions.reauthentication import recently_reauthenticated_user
+from mamori.sessions.signed_in import ApiAccount, RecentlyConfirmedApiAccount
 from mamori.totp import service as totp
 from mamori.two_factor import service
 from mamori.web import limits
-from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1/me/two-factor", tags=["two-factor"])
 REAUTH: dict[int | str, dict[str, Any]] = {403: {"description": "reauthentication_required"}}
@@ -52,10 +49,9 @@ class DefaultMethod(BaseModel):
 
 
 @router.get("")
-def two_factor_status(ctx: Ctx, caller: ApiCaller) -> TwoFactorStatus:
-    with ctx.database.session() as db:
-        preferences = service.two_factor_settings(db, caller.user_id)
-        methods = service.enabled_factors(db, caller.user_id)
+def two_factor_status(me: ApiAccount) -> TwoFactorStatus:
+    preferences = service.two_factor_settings(me.db, me.user_id)
+    methods = service.enabled_factors(me.db, me.user_id)
     return TwoFactorStatus(
         enabled=bool(preferences and methods),
         methods=methods,
@@ -64,10 +60,8 @@ def two_factor_status(ctx: Ctx, caller: ApiCaller) -> TwoFactorStatus:
 
 
 @router.post("/totp", responses=REAUTH)
-def start_authenticator(ctx: Ctx, caller: ApiCaller) -> TotpEnrollment:
-    with ctx.database.session() as db:
-        user = recently_reauthenticated_user(db, ctx, caller.session_id)
-        enrollment = totp.start_enrollment(db, ctx, user.id, user.username)
+def start_authenticator(me: RecentlyConfirmedApiAccount) -> TotpEnrollment:
+    enrollment = totp.start_enrollment(me.db, me.ctx, me.user_id, me.user.username)
     return TotpEnrollment(
         secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri, qr_svg=enrollment.qr_svg
     )
@@ -81,22 +75,14 @@ def start_authenticator(ctx: Ctx, caller: ApiCaller) -> TotpEnrollment:
         409: {"description": "no_pending_authenticator: start with POST /totp first"},
     },
 )
-def confirm_authenticator(
-    body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> Enabled:
-    with ctx.database.session() as db:
-        user = recently_reauthenticated_user(db, ctx, caller.session_id)
-        codes = service.confirm_authenticator(db, ctx, origin, user, body.code)
+def confirm_authenticator(body: CodeRequest, me: RecentlyConfirmedApiAccount) -> Enabled:
+    codes = service.confirm_authenticator(me.db, me.ctx, me.origin, me.user, body.code)
     return Enabled(backup_codes=codes)
 
 
 @router.post("/sms", status_code=status.HTTP_202_ACCEPTED, responses=REAUTH)
-def start_text_messages(
-    body: PhoneRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> Response:
-    with ctx.database.session() as db:
-        user = recently_reauthenticated_user(db, ctx, caller.session_id)
-        service.start_phone_enrollment(db, ctx, origin, user, body.phone)
+def start_text_messages(body: PhoneRequest, me: RecentlyConfirmedApiAccount) -> Response:
+    service.start_phone_enrollment(me.db, me.ctx, me.origin, me.user, body.phone)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
@@ -108,12 +94,8 @@ def start_text_messages(
         409: {"description": "no_pending_phone: start with POST /sms first"},
     },
 )
-def confirm_text_messages(
-    body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> Enabled:
-    with ctx.database.session() as db:
-        user = recently_reauthenticated_user(db, ctx, caller.session_id)
-        codes = service.confirm_phone_enrollment(db, ctx, origin, user, body.code)
+def confirm_text_messages(body: CodeRequest, me: RecentlyConfirmedApiAccount) -> Enabled:
+    codes = service.confirm_phone_enrollment(me.db, me.ctx, me.origin, me.user, body.code)
     return Enabled(backup_codes=codes)
 
 
@@ -123,31 +105,20 @@ NOT_SET_UP: dict[int | str, dict[str, Any]] = {
 
 
 @router.put("/default", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_SET_UP)
-def choose_default(
-    body: DefaultMethod, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> Response:
-    with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        assert user is not None
-        service.set_default_method(db, ctx, origin, user, body.method)
+def choose_default(body: DefaultMethod, me: ApiAccount) -> Response:
+    service.set_default_method(me.db, me.ctx, me.origin, me.user, body.method)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete(
     "/{method}", status_code=status.HTTP_204_NO_CONTENT, responses={**REAUTH, **NOT_SET_UP}
 )
-def remove_method(
-    method: Literal["totp", "sms"], ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> Response:
-    with ctx.database.session() as db:
-        user = recently_reauthenticated_user(db, ctx, caller.session_id)
-        service.remove_method(db, ctx, origin, user, method)
+def remove_method(method: Literal["totp", "sms"], me: RecentlyConfirmedApiAccount) -> Response:
+    service.remove_method(me.db, me.ctx, me.origin, me.user, method)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=REAUTH)
-def turn_off(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
-    with ctx.database.session() as db:
-        user = recently_reauthenticated_user(db, ctx, caller.session_id)
-        service.turn_off_two_factor(db, ctx, origin, user)
+def turn_off(me: RecentlyConfirmedApiAccount) -> Response:
+    service.turn_off_two_factor(me.db, me.ctx, me.origin, me.user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
