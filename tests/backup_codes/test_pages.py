@@ -116,7 +116,7 @@ def test_get_new_codes_needs_the_forms_csrf_token(client, ctx, hana):
     for data in ({"confirm": "yes"}, {"confirm": "yes", "csrf_token": "x" * 43}):
         refused = client.post(f"{PAGE}/new", data=data)
         assert refused.status_code == 403
-        assert refused.json()["code"] == "csrf_failed"
+        assert "This form expired" in refused.text
     assert spend(ctx, 1, old[0]) == 9
 
 
