@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
+from mamori.accounts.service import settle_time_zone
 from mamori.audit.service import Origin
 from mamori.context import Context
 from mamori.core.errors import LoginRequired, NotAuthenticated
@@ -32,7 +33,7 @@ from mamori.sessions.http import NEW_PASSWORD_API, SESSION_COOKIE, bearer
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import find_session, require_recent_reauthentication
 from mamori.web.deps import Ctx, RequestOrigin
-from mamori.web.templating import cookie_name
+from mamori.web.templating import browser_zone, cookie_name, request_locale
 
 
 def unit_of_work(ctx: Ctx) -> Iterator[Session]:
@@ -77,6 +78,9 @@ def _page_account_any(request: Request, ctx: Ctx, db: Db, origin: RequestOrigin)
     me = _signed_in(ctx, db, origin, token)
     if me is None:
         raise LoginRequired()
+    # Times on the page are the person's own (the first page after a login settles it).
+    locale = request_locale(request)
+    request.state.time_zone = settle_time_zone(me.user, browser_zone(request), locale)
     return me
 
 
