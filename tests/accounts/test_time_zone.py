@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from mamori.accounts.models import User
 from mamori.core.i18n import format_moment
@@ -19,7 +20,8 @@ ZONE_PAGE = f"{CENTER}/time-zone"
 
 def stored_zone(ctx) -> str | None:
     with ctx.database.session() as db:
-        return db.query(User).one().time_zone
+        zone: str | None = db.scalars(select(User.time_zone)).one()
+        return zone
 
 
 @pytest.mark.parametrize(
