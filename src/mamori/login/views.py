@@ -14,14 +14,13 @@ from mamori.core.i18n import translator
 from mamori.login import service
 from mamori.sessions.http import (
     SESSION_COOKIE,
-    WebCaller,
     clear_session_cookie,
     device_secret,
     set_device_cookie,
     set_session_cookie,
 )
 from mamori.sessions.service import NewSession, end_session, find_session
-from mamori.sessions.signed_in import Db
+from mamori.sessions.signed_in import Db, PageViewer
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import (
@@ -41,9 +40,9 @@ CHALLENGE_COOKIE = "mamori_challenge"
 
 
 @router.get("/login")
-def login_page(request: Request, caller: WebCaller, next: str = "/") -> Response:
+def login_page(request: Request, viewer: PageViewer, next: str = "/") -> Response:
     # Anyone may open it; a person already logged in goes straight on.
-    if caller:
+    if viewer:
         return RedirectResponse(safe_next(next), status_code=303)
     return render(request, "login/login.html", next=safe_next(next))
 

@@ -92,6 +92,14 @@ def page_account(me: Annotated[SignedIn, Depends(_page_account_any)]) -> SignedI
     return me
 
 
+def page_viewer(request: Request, ctx: Ctx, db: Db, origin: RequestOrigin) -> SignedIn | None:
+    """For a page open to everyone (the front door, the login page): who is looking, if
+    anyone is logged in. Never raises."""
+    token = request.cookies.get(cookie_name(request, SESSION_COOKIE))
+    me = _signed_in(ctx, db, origin, token)
+    return None if me is None or me.session.must_change_password else me
+
+
 def recently_confirmed(me: SignedIn) -> SignedIn:
     require_recent_reauthentication(me.ctx.clock, me.ctx.settings, me.session)
     return me
@@ -128,6 +136,7 @@ def recently_confirmed_api_account(
 
 
 PageAccount = Annotated[SignedIn, Depends(page_account)]
+PageViewer = Annotated[SignedIn | None, Depends(page_viewer)]
 RecentlyConfirmedPageAccount = Annotated[SignedIn, Depends(recently_confirmed_page_account)]
 PageAccountSettingPassword = Annotated[SignedIn, Depends(_page_account_any)]
 ApiAccount = Annotated[SignedIn, Depends(api_account)]
