@@ -43,7 +43,7 @@ def test_without_a_recent_reauthentication_the_page_asks_for_the_password(client
     for path in (PAGE, f"{PAGE}.txt", f"{PAGE}/print"):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303
-        assert unquote(response.headers["location"]) == f"/reauthenticate?next={PAGE}"
+        assert unquote(response.headers["location"]) == f"/reauthenticate?next={path}"
         assert hana[1][0] not in response.text
 
 
