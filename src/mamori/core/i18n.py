@@ -8,11 +8,13 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
 
+import phonenumbers
 from babel import Locale
 from babel.dates import format_datetime, get_timezone_location
 from babel.messages.pofile import read_po
 
 LOCALES = ("en", "ja")
+JAPAN = 81  # the country calling code
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 
@@ -106,3 +108,21 @@ def _zone_label(tz: ZoneInfo, local: datetime, locale: str) -> str:
     if tz.key == "UTC":
         return "UTC"
     return str(get_timezone_location(tz, locale=locale))
+
+
+def format_phone(number: str | None) -> str:
+    """A stored number (E.164) as people write it: a Japanese number in the national form
+    everyone in Japan reads ("090-1234-5678"), any other in the international form with
+    spaces ("+44 20 7946 0958"). Anything unparsable is shown as stored."""
+    if not number:
+        return ""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    form = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == JAPAN
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return str(phonenumbers.format_number(parsed, form))

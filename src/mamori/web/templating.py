@@ -19,6 +19,7 @@ from mamori.core.i18n import (
     LOCALES,
     default_zone,
     format_moment,
+    format_phone,
     known_zone,
     negotiate,
     translator,
@@ -111,6 +112,7 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
         lang=locale,
         csrf_token=csrf_token(request),
         when=lambda moment: format_moment(moment, locale, zone),
+        phone_number=format_phone,
         path_for=lambda name, **params: page_path(request, name, **params),
         **values,
     )
