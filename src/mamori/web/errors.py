@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -112,90 +112,106 @@ def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bo
         return document_problems(generate_openapi())
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.state.unauthenticated = unauthenticated
+    handlers: dict[type[Exception], Callable[[Request, Any], Awaitable[Response]]] = {
+        MamoriError: _mamori_error,
+        LoginRequired: _login_required,
+        ReauthenticationRequired: _confirm_first,
+        RequestValidationError: _invalid,
+        StarletteHTTPException: _http,
+        OperationalError: _database_down,
+        **dict.fromkeys(THROTTLE_STORE_DOWN, _throttle_store_down),
+        DataError: _refused_value,
+        Exception: _unexpected,
+    }
+    for error, handler in handlers.items():
+        app.add_exception_handler(error, handler)
 
-    @app.exception_handler(MamoriError)
-    async def _mamori_error(request: Request, exc: MamoriError) -> Response:
-        return _page_or(request, _mamori_problem(exc), error_text(request, exc), "")
 
-    # A page route that needs a logged-in person, or one who just confirmed it's them,
-    # sends the browser there and back; the API answers with the problem itself.
-    @app.exception_handler(LoginRequired)
-    async def _login_required(request: Request, exc: LoginRequired) -> Response:
-        if _is_api(request):
-            return _mamori_problem(exc)
-        return redirect_to(request, "login_page", query={"next": return_page(request)})
+async def _mamori_error(request: Request, exc: MamoriError) -> Response:
+    return _page_or(request, _mamori_problem(exc), error_text(request, exc), "")
 
-    @app.exception_handler(ReauthenticationRequired)
-    async def _confirm_first(request: Request, exc: ReauthenticationRequired) -> Response:
-        if _is_api(request):
-            return _mamori_problem(exc)
-        return redirect_to(request, "reauthenticate_page", query={"next": return_page(request)})
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        if unauthenticated(request):
+# A page route that needs a logged-in person, or one who just confirmed it's them, sends
+# the browser there and back; the API answers with the problem itself.
+async def _login_required(request: Request, exc: LoginRequired) -> Response:
+    if _is_api(request):
+        return _mamori_problem(exc)
+    return redirect_to(request, "login_page", query={"next": return_page(request)})
+
+
+async def _confirm_first(request: Request, exc: ReauthenticationRequired) -> Response:
+    if _is_api(request):
+        return _mamori_problem(exc)
+    return redirect_to(request, "reauthenticate_page", query={"next": return_page(request)})
+
+
+def _without_session(request: Request) -> bool:
+    return bool(request.app.state.unauthenticated(request))
+
+
+async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+    if _without_session(request):
+        return _mamori_problem(NotAuthenticated())
+    answer = problem(
+        422,
+        "invalid_request",
+        "The request is not valid",
+        errors=_validation_errors(exc),
+    )
+    return _page_or(request, answer, *_texts(request, 422))
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code == 400:
+        if _without_session(request):
             return _mamori_problem(NotAuthenticated())
-        answer = problem(
+        # A body FastAPI cannot even decode (bytes that are not UTF-8, JSON nested too
+        # deep): the same answer as any other malformed body, the 422 every route with a
+        # body documents, rather than a 400 none of them does.
+        return problem(
             422,
             "invalid_request",
-            "The request is not valid",
-            errors=_validation_errors(exc),
+            InvalidRequest.title,
+            errors=[{"field": "", "reason": "json_invalid"}],
         )
-        return _page_or(request, answer, *_texts(request, 422))
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    answer = problem(
+        exc.status_code,
+        codes.get(exc.status_code, "http_error"),
+        str(exc.detail),
+        headers=headers,
+    )
+    return _page_or(request, answer, *_texts(request, exc.status_code))
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 400:
-            if unauthenticated(request):
-                return _mamori_problem(NotAuthenticated())
-            # A body FastAPI cannot even decode (bytes that are not UTF-8, JSON nested too
-            # deep): the same answer as any other malformed body, the 422 every route with
-            # a body documents, rather than a 400 none of them does.
-            return problem(
-                422,
-                "invalid_request",
-                InvalidRequest.title,
-                errors=[{"field": "", "reason": "json_invalid"}],
-            )
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        headers = getattr(exc, "headers", None)
-        if exc.status_code == 405:
-            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
-        answer = problem(
-            exc.status_code,
-            codes.get(exc.status_code, "http_error"),
-            str(exc.detail),
-            headers=headers,
-        )
-        return _page_or(request, answer, *_texts(request, exc.status_code))
 
-    @app.exception_handler(OperationalError)
-    async def _database_down(request: Request, exc: OperationalError) -> Response:
-        log.error("database unavailable: %s", exc.__class__.__name__)
-        return _unavailable(request)
+async def _database_down(request: Request, exc: OperationalError) -> Response:
+    log.error("database unavailable: %s", exc.__class__.__name__)
+    return _unavailable(request)
 
-    # The throttle store (Redis) away: as the database away, a 503 to retry, never a 500;
-    # redis-py reconnects on the next command, so the instance recovers by itself.
-    async def _throttle_store_down(request: Request, exc: Exception) -> Response:
-        log.error("throttle store (Redis) unavailable: %s", exc.__class__.__name__)
-        return _unavailable(request)
 
-    for store_down in THROTTLE_STORE_DOWN:
-        app.add_exception_handler(store_down, _throttle_store_down)
+# The throttle store (Redis) away: as the database away, a 503 to retry, never a 500;
+# redis-py reconnects on the next command, so the instance recovers by itself.
+async def _throttle_store_down(request: Request, exc: Exception) -> Response:
+    log.error("throttle store (Redis) unavailable: %s", exc.__class__.__name__)
+    return _unavailable(request)
 
-    @app.exception_handler(DataError)
-    async def _refused_value(request: Request, exc: DataError) -> Response:
-        # A value the database refuses (a NUL byte on PostgreSQL, a number out of range)
-        # that validation missed: the unit of work was rolled back, nothing was stored.
-        # Still a bug to fix where the input enters, hence the trace in the log.
-        log.warning("input refused by the database on %s", request.url.path, exc_info=exc)
-        answer = problem(422, "invalid_request", InvalidRequest.title)
-        return _page_or(request, answer, *_texts(request, 422))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return crash_answer(request)
+async def _refused_value(request: Request, exc: DataError) -> Response:
+    # A value the database refuses (a NUL byte on PostgreSQL, a number out of range) that
+    # validation missed: the unit of work was rolled back, nothing was stored. Still a bug
+    # to fix where the input enters, hence the trace in the log.
+    log.warning("input refused by the database on %s", request.url.path, exc_info=exc)
+    answer = problem(422, "invalid_request", InvalidRequest.title)
+    return _page_or(request, answer, *_texts(request, 422))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return crash_answer(request)
 
 
 def crash_answer(request: Request) -> Response:
