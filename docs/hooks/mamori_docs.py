@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import importlib
 import inspect
 import json
 import logging
 import pkgutil
 import re
+import shutil
 import tempfile
 import textwrap
 import types
@@ -62,11 +64,30 @@ MARKER = re.compile(r"^<!--\s*mamori:([a-z-]+)\s*-->\s*$", re.M)
 
 _generated: dict[str, str] = {}
 _openapi: dict[str, Any] = {}
+_scratch: list[Path] = []
+
+
+_inputs_seen: list[float] = []
+
+
+def _inputs_changed() -> bool:
+    """The code, the descriptions and the bench results, newest change first. The parts
+    are rebuilt only when one changed: mkdocs-static-i18n runs this event once per
+    language, and `mkdocs serve` on every edit of a page."""
+    paths = [*SOURCE.rglob("*.py"), *HERE.glob("*.yml"), *BENCH_RESULTS.glob("*.md")]
+    newest = max(path.stat().st_mtime for path in paths)
+    if _inputs_seen and _inputs_seen[0] == newest and _generated:
+        return False
+    _inputs_seen[:] = [newest]
+    return True
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
-    """Build every generated part once per build, so each page gets the same text."""
+    """Build every generated part once, so each page and language gets the same text."""
+    if not _inputs_changed():
+        return config
     _generated.clear()
+    _app.cache_clear()
     schema = openapi_schema()
     _openapi.clear()
     _openapi.update(schema)
@@ -99,12 +120,18 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     """The schema itself, beside the pages (`openapi.json`), for tools that read OpenAPI."""
     # A real file in a directory of its own: mkdocs-static-i18n needs a source path.
     directory = Path(tempfile.mkdtemp(prefix="mamori-docs-"))
+    _scratch.append(directory)
     path = directory / "openapi.json"
     path.write_text(json.dumps(_openapi, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     files.append(
         File("openapi.json", str(directory), config.site_dir, config.use_directory_urls)
     )
     return files
+
+
+def on_post_build(config: MkDocsConfig) -> None:
+    while _scratch:
+        shutil.rmtree(_scratch.pop(), ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -684,6 +711,7 @@ def error_code_reference() -> str:
 # The API and every route
 
 
+@functools.cache
 def _app() -> Any:
     from mamori.app import create_app
     from mamori.settings import Settings
