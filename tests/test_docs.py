@@ -195,7 +195,9 @@ def test_every_audit_event_is_listed(site: Path) -> None:
     events = audit_events_in_code()
     assert len(events) > 50
     assert not events - listed, f"the audit event list lacks: {sorted(events - listed)}"
-    assert not listed - events, f"the audit event list names events no code records: {sorted(listed - events)}"
+    assert not listed - events, (
+        f"the audit event list names events no code records: {sorted(listed - events)}"
+    )
 
 
 # --- error codes ----------------------------------------------------------------------
@@ -287,7 +289,9 @@ def test_every_page_for_people_is_also_in_japanese(site: Path) -> None:
 def test_japanese_pages_use_japanese_punctuation() -> None:
     problems = []
     for source in sorted(DOCS.rglob("*.ja.md")):
-        prose = re.sub(r"```.*?```|`[^`]*`|\]\([^)]*\)|<[^>]+>", "", source.read_text("utf-8"), flags=re.S)
+        prose = re.sub(
+            r"```.*?```|`[^`]*`|\]\([^)]*\)|<[^>]+>", "", source.read_text("utf-8"), flags=re.S
+        )
         for number, line in enumerate(prose.splitlines(), 1):
             if re.search(r"。 ", line):
                 problems.append(f"{source.name}:{number}: a half-width space after 。")

@@ -123,9 +123,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     _scratch.append(directory)
     path = directory / "openapi.json"
     path.write_text(json.dumps(_openapi, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    files.append(
-        File("openapi.json", str(directory), config.site_dir, config.use_directory_urls)
-    )
+    files.append(File("openapi.json", str(directory), config.site_dir, config.use_directory_urls))
     return files
 
 
@@ -209,10 +207,7 @@ def setting_default(name: str, info: Any, note: str | None = None) -> str:
         default = info.default_factory()
     if default is None or default == [] or default is PydanticUndefined:
         return f"*({note or 'none'})*"
-    if isinstance(default, bool):
-        shown = code(str(default).lower())
-    else:
-        shown = code(default)
+    shown = code(str(default).lower()) if isinstance(default, bool) else code(default)
     hint = _human_size(name, default)
     if note:
         hint = f"{hint}; {note}" if hint else note
@@ -268,7 +263,8 @@ def accepts(name: str, info: Any) -> str:
 
 
 def _bounds(metadata: list[Any], unit: str = "") -> str:
-    low = high = None
+    low: Any = None
+    high: Any = None
     strict_low = False
     for item in metadata:
         if isinstance(item, annotated_types.Ge):
@@ -368,10 +364,7 @@ def _usage(command: Command) -> str:
         if _is_argument(param):
             continue
         option = param.opts[0]
-        if getattr(param, "is_flag", False):
-            text = option
-        else:
-            text = f"{option} {_metavar(param)}"
+        text = option if getattr(param, "is_flag", False) else f"{option} {_metavar(param)}"
         words.append(text if param.required else f"[{text}]")
     return " ".join(words)
 
@@ -469,8 +462,9 @@ def audit_events() -> dict[str, Recorded]:
             if not isinstance(node, ast.Call):
                 continue
             for keyword in node.keywords:
-                if keyword.arg == "failed_event" and isinstance(keyword.value, ast.Constant):
-                    entry = events[keyword.value.value]
+                failed = _text(keyword.value) if keyword.arg == "failed_event" else None
+                if failed:
+                    entry = events[failed]
                     entry.where.add(module)
                     entry.outcomes.add("failure")
             if _called(node) != "record_event":
@@ -508,9 +502,9 @@ def _module_tuples(tree: ast.Module) -> dict[str, tuple[str, ...]]:
         elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             target, value = node.targets[0].id, node.value
         if target and isinstance(value, ast.Tuple | ast.List):
-            items = [e.value for e in value.elts if isinstance(e, ast.Constant)]
-            if len(items) == len(value.elts) and all(isinstance(i, str) for i in items):
-                found[target] = tuple(items)
+            items = [_text(element) for element in value.elts]
+            if all(items):
+                found[target] = tuple(item for item in items if item)
     return found
 
 
@@ -615,12 +609,12 @@ def error_codes() -> dict[str, ErrorCode]:
             # A subclass that keeps its parent's code: its docstring says when it is used.
             entry.notes.add(" ".join(cls.__doc__.split()))
     for path in _python_files():
-        for code_name, status, title in _literal_problems(path):
+        for code_name, status, written_title in _literal_problems(path):
             entry = codes[code_name]
             if status:
                 entry.statuses.add(status)
-            if title:
-                entry.titles.add(title)
+            if written_title:
+                entry.titles.add(written_title)
             entry.raised_by.add(str(path.relative_to(SOURCE.parent)))
     return dict(sorted(codes.items()))
 
@@ -636,6 +630,20 @@ def _codes_set_at_raise(cls: type) -> dict[str, str]:
     return {}
 
 
+def _text(node: ast.expr | None) -> str | None:
+    """A string literal's value, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _status(node: ast.expr | None) -> int | None:
+    """An HTTP error status written as a literal, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value if 400 <= node.value < 600 else None
+    return None
+
+
 def _literal_problems(path: Path) -> Iterator[tuple[str, int | None, str | None]]:
     """Codes written out in a module: `problem(404, "not_found", ...)`, a dict with a
     "code" key, and a {status: code} table with its `.get(..., "fallback")`."""
@@ -643,25 +651,18 @@ def _literal_problems(path: Path) -> Iterator[tuple[str, int | None, str | None]
     status_tables: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-            keys, values = node.value.keys, node.value.values
-            if keys and all(
-                isinstance(k, ast.Constant) and isinstance(k.value, int) and 400 <= k.value < 600
-                for k in keys
-            ) and all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in values):
-                for key, value in zip(keys, values, strict=True):
-                    assert isinstance(key, ast.Constant) and isinstance(value, ast.Constant)
-                    yield value.value, key.value, None
+            pairs = [(_status(k), _text(v)) for k, v in zip(*_items(node.value), strict=True)]
+            if pairs and all(status and name for status, name in pairs):
+                for status, name in pairs:
+                    assert name is not None
+                    yield name, status, None
                 status_tables.update(t.id for t in node.targets if isinstance(t, ast.Name))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _called(node) == "problem" and len(node.args) >= 2:
-            status, name = node.args[0], node.args[1]
-            title = node.args[2] if len(node.args) > 2 else None
-            if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                yield (
-                    name.value,
-                    status.value if isinstance(status, ast.Constant) else None,
-                    title.value if isinstance(title, ast.Constant) else None,
-                )
+            name = _text(node.args[1])
+            if name:
+                title = _text(node.args[2]) if len(node.args) > 2 else None
+                yield name, _status(node.args[0]), title
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -669,24 +670,19 @@ def _literal_problems(path: Path) -> Iterator[tuple[str, int | None, str | None]
             and isinstance(node.func.value, ast.Name)
             and node.func.value.id in status_tables
             and len(node.args) == 2
-            and isinstance(node.args[1], ast.Constant)
         ):
-            yield str(node.args[1].value), None, None
+            fallback = _text(node.args[1])
+            if fallback:
+                yield fallback, None, None
         elif isinstance(node, ast.Dict):
-            fields = {
-                k.value: v
-                for k, v in zip(node.keys, node.values, strict=True)
-                if isinstance(k, ast.Constant)
-            }
-            value = fields.get("code")
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                status = fields.get("status")
-                title = fields.get("title")
-                yield (
-                    value.value,
-                    status.value if isinstance(status, ast.Constant) else None,
-                    title.value if isinstance(title, ast.Constant) else None,
-                )
+            fields = {_text(k): v for k, v in zip(*_items(node), strict=True)}
+            name = _text(fields.get("code"))
+            if name:
+                yield name, _status(fields.get("status")), _text(fields.get("title"))
+
+
+def _items(node: ast.Dict) -> tuple[list[ast.expr | None], list[ast.expr]]:
+    return node.keys, node.values
 
 
 def error_code_reference() -> str:
@@ -701,7 +697,9 @@ def error_code_reference() -> str:
             "“" + re.sub(r"%\((\w+)\)s", r"*\1*", t) + "”" for t in sorted(entry.titles)
         )
         notes = " ".join([*sorted(entry.notes), described.get(name, "")])
-        raised = ", ".join(code(r.split(".")[-1] if "/" not in r else r) for r in sorted(entry.raised_by))
+        raised = ", ".join(
+            code(r.split(".")[-1] if "/" not in r else r) for r in sorted(entry.raised_by)
+        )
         rows.append([code(name), statuses, f"{titles} {notes}".strip(), raised])
     intro = f"mamori answers with **{len(codes)}** codes.\n\n"
     return intro + table(["code", "status", "title (and when)", "raised by"], rows)
@@ -755,7 +753,9 @@ def api_reference(schema: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _operation(method: str, path: str, operation: dict[str, Any], components: dict[str, Any]) -> str:
+def _operation(
+    method: str, path: str, operation: dict[str, Any], components: dict[str, Any]
+) -> str:
     title = operation.get("summary") or operation.get("operationId", "")
     parts = [f"### `{method} {path}` {{ #{slug(method + ' ' + path)} }}\n\n", f"**{title}**"]
     if operation.get("security"):
@@ -852,7 +852,9 @@ def route_reference() -> str:
         first = _as_markdown(about or "").split("\n\n")[0]
         if path.startswith("/api/"):
             for method in methods.split(", "):
-                link = f"[{code(method + ' ' + path)}](api-reference.md#{slug(method + ' ' + path)})"
+                link = (
+                    f"[{code(method + ' ' + path)}](api-reference.md#{slug(method + ' ' + path)})"
+                )
                 api.append([link])
         elif name and endpoint and getattr(endpoint, "__module__", "").endswith(".views"):
             pages.append([code(methods), code(path), first])
@@ -865,8 +867,7 @@ def route_reference() -> str:
         " own page or the one it names.\n\n"
         + table(["method", "path", "about"], pages)
         + f"\n### JSON API\n\n{len(api)} operations, each described in the "
-        "[API reference](api-reference.md).\n\n"
-        + table(["operation"], api)
+        "[API reference](api-reference.md).\n\n" + table(["operation"], api)
     )
 
 
@@ -881,10 +882,13 @@ def bench_results(*names: str) -> str:
         if not path.exists():
             log.warning("bench/results/%s is missing; run bench/run.py", name)
             continue
-        text = path.read_text(encoding="utf-8")
-        # Inside the page a result file sits under an h2: its own top heading becomes an h3.
-        levels = [len(h) for h in re.findall(r"^(#{1,6}) ", text, flags=re.M)]
-        shift = 3 - min(levels) if levels else 0
-        text = re.sub(r"^(#{1,6}) ", lambda m: "#" * (len(m.group(1)) + shift) + " ", text, flags=re.M)
+        text = _headings_from(3, path.read_text(encoding="utf-8"))
         parts.append(f"*From `bench/results/{name}`:*\n\n{text.strip()}\n\n")
     return "".join(parts)
+
+
+def _headings_from(top: int, text: str) -> str:
+    """Inside a page a result file sits under an h2: its own top heading becomes an h3."""
+    levels = [len(h) for h in re.findall(r"^(#{1,6}) ", text, flags=re.M)]
+    shift = top - min(levels) if levels else 0
+    return re.sub(r"^(#{1,6}) ", lambda m: "#" * (len(m.group(1)) + shift) + " ", text, flags=re.M)
