@@ -779,7 +779,12 @@ def _operation(
     body = operation.get("requestBody")
     if body:
         for media, content in body.get("content", {}).items():
-            parts.append(f"Request body (`{media}`): {_type(content.get('schema', {}))}\n\n")
+            schema = content.get("schema", {})
+            parts.append(f"Request body (`{media}`): {_type(schema)}\n\n")
+            named = components.get(schema.get("$ref", "").rsplit("/", 1)[-1], {})
+            fields = _fields(named)
+            if fields:
+                parts.append(table(["field", "type", "required", "about"], fields) + "\n")
     rows = []
     for status, response in operation.get("responses", {}).items():
         media = next(iter(response.get("content", {}) or {"": {}}))
