@@ -272,6 +272,25 @@ def test_the_site_carries_the_apps_openapi_schema(site: Path) -> None:
     assert json.loads((site / "openapi.json").read_text(encoding="utf-8")) == schema
 
 
+# --- metrics --------------------------------------------------------------------------
+
+
+def test_every_metric_is_on_the_observability_page(site: Path) -> None:
+    from prometheus_client import REGISTRY
+
+    error_codes_in_code()  # imports every module, so every metric is registered
+    names = {
+        metric.name + ("_total" if metric.type == "counter" else "")
+        for metric in REGISTRY.collect()
+        if metric.name.startswith("mamori_")
+    }
+    assert "mamori_logins_total" in names
+    listed = text_of(page(site, "operators/observability"))
+    assert not {n for n in names if n not in listed}, "the metrics list lacks: " + ", ".join(
+        sorted(n for n in names if n not in listed)
+    )
+
+
 # --- languages and the offline rule ---------------------------------------------------
 
 

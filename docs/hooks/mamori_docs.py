@@ -11,6 +11,7 @@ A page asks for a generated part with a marker on a line of its own, e.g.
 | `error-codes` | every `MamoriError` subclass, and the codes `web/` answers with directly |
 | `api-reference` | the app's OpenAPI schema (`create_app(...).openapi()`) |
 | `routes` | every route the app serves: pages, probes and the API |
+| `metrics` | every Prometheus metric defined in `src/mamori` |
 | `bench-results`, `bench-peer` | the latest figures in `bench/results/` |
 
 What only a person can say (what a setting or an audit event is for) lives beside this
@@ -98,6 +99,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         "error-codes": error_code_reference,
         "api-reference": lambda: api_reference(schema),
         "routes": route_reference,
+        "metrics": metric_reference,
         "bench-results": lambda: bench_results("mamori.md"),
         "bench-peer": lambda: bench_results("peer-postgresql.md", "peer-sqlite.md"),
     }
@@ -874,6 +876,36 @@ def route_reference() -> str:
         + f"\n### JSON API\n\n{len(api)} operations, each described in the "
         "[API reference](api-reference.md).\n\n" + table(["operation"], api)
     )
+
+
+# --------------------------------------------------------------------------------------
+# Metrics
+
+
+def metrics() -> list[Any]:
+    """Every Prometheus metric a mamori module defines at module level."""
+    import sys
+
+    from prometheus_client.metrics import MetricWrapperBase
+
+    _import_everything()
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if name == "mamori" or name.startswith("mamori."):
+            for value in vars(module).values():
+                if isinstance(value, MetricWrapperBase):
+                    found[value._name] = value
+    return [found[name] for name in sorted(found)]
+
+
+def metric_reference() -> str:
+    rows = []
+    for metric in metrics():
+        kind = metric._type
+        name = metric._name + ("_total" if kind == "counter" else "")
+        labels = ", ".join(code(label) for label in metric._labelnames)
+        rows.append([code(name), kind, labels, metric._documentation])
+    return table(["metric", "type", "labels", "counts"], rows)
 
 
 # --------------------------------------------------------------------------------------
