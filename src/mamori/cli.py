@@ -60,6 +60,9 @@ def create_app_from_environment() -> object:
     return create_app(settings, deliver_in_background=settings.delivery_worker)
 
 
+WORKER_STARTUP_SECONDS = 30
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -94,6 +97,10 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # A worker imports all of mamori before it answers the supervisor's health check;
+        # on a loaded machine that takes longer than uvicorn's 5 s, and a worker killed
+        # for it is restarted only to be killed again. A hung worker is still replaced.
+        timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
         proxy_headers=False,  # client IPs come from MAMORI_TRUSTED_PROXIES only
         # Bounds on header size and header-send time (MAMORI_MAX_HEADER_BYTES,
         # MAMORI_HEADER_TIMEOUT_SECONDS), which uvicorn's own protocols lack.

@@ -43,7 +43,7 @@ def test_without_a_recent_reauthentication_the_page_asks_for_the_password(client
     for path in (PAGE, f"{PAGE}.txt", f"{PAGE}/print"):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303
-        assert unquote(response.headers["location"]) == f"/reauthenticate?next={PAGE}"
+        assert unquote(response.headers["location"]) == f"/reauthenticate?next={path}"
         assert hana[1][0] not in response.text
 
 
@@ -116,7 +116,7 @@ def test_get_new_codes_needs_the_forms_csrf_token(client, ctx, hana):
     for data in ({"confirm": "yes"}, {"confirm": "yes", "csrf_token": "x" * 43}):
         refused = client.post(f"{PAGE}/new", data=data)
         assert refused.status_code == 403
-        assert refused.json()["code"] == "csrf_failed"
+        assert "This form expired" in refused.text
     assert spend(ctx, 1, old[0]) == 9
 
 

@@ -8,9 +8,16 @@ import pytest
 
 from mamori.accounts.models import User
 from tests.conftest import PASSWORD, sign_up
-from tests.core.helpers import count, csrf_from, problem, routes, web_log_in
+from tests.core.helpers import count, csrf_from, routes, shown, web_log_in
 
 SECURITY = "/accounts/center/password-and-security"
+
+
+def form_expired(response) -> None:
+    """The form is refused with a page that says what to do, never JSON."""
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "This form expired; reload the page and try again" in shown(response)
 
 
 def form_actions(client) -> list[str]:
@@ -41,7 +48,7 @@ def test_every_form_refuses_a_post_without_a_token(client):
 
     for action in form_actions(client):
         response = client.post(action, data={"password": PASSWORD}, follow_redirects=False)
-        problem(response, 403, "csrf_failed")
+        form_expired(response)
 
 
 @pytest.mark.parametrize("token", ["", "x", "A" * 43, "A" * 200])
@@ -55,9 +62,10 @@ def test_every_form_refuses_a_wrong_token(client, token):
             action, data={"csrf_token": token, "password": PASSWORD}, follow_redirects=False
         )
         if len(token) > 128:  # longer than any token: refused before it is compared
-            problem(response, 422, "invalid_request")
+            assert response.status_code == 422
+            assert response.headers["content-type"].startswith("text/html")
         else:
-            problem(response, 403, "csrf_failed")
+            form_expired(response)
 
 
 def test_a_token_from_another_browser_does_not_work(ctx, client):
@@ -72,7 +80,7 @@ def test_a_token_from_another_browser_does_not_work(ctx, client):
         data={"csrf_token": attacker_token, "username": "victim", "password": PASSWORD},
     )
 
-    problem(response, 403, "csrf_failed")
+    form_expired(response)
     assert count(ctx, User) == 0
 
 
@@ -80,7 +88,7 @@ def test_a_forged_logout_leaves_the_person_logged_in(client):
     sign_up(client)
     web_log_in(client, "hana", PASSWORD)
 
-    problem(client.post("/logout", follow_redirects=False), 403, "csrf_failed")
+    form_expired(client.post("/logout", follow_redirects=False))
 
     assert client.get("/accounts/center", follow_redirects=False).status_code == 200
 
@@ -94,7 +102,7 @@ def test_a_forged_password_change_changes_nothing(client):
         data={"current_password": PASSWORD, "new_password": "attacker chosen pass"},
     )
 
-    problem(response, 403, "csrf_failed")
+    form_expired(response)
     assert (
         client.post("/api/v1/login", json={"login": "hana", "password": PASSWORD}).status_code
         == 200

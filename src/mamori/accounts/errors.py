@@ -48,3 +48,7 @@ PASSWORD_PROBLEMS = {
     "password_too_common": "That password is one of the most common; choose another",
     "password_too_similar": "Your password can't be your username, e-mail or the site name",
 }
+
+
+class UnknownTimeZone(MamoriError):
+    code, status, title = "unknown_time_zone", 422, "Choose a time zone from the list"

@@ -44,6 +44,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locale: Mapped[str] = mapped_column(String(8), default="en")
+    # IANA name ("Asia/Tokyo"): every time a page or message shows this person is in it.
+    # Set from the browser on the first page after a login, changeable in Accounts Center.
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Moves on with every "end every other session" (password change, recovery, "This

@@ -21,6 +21,7 @@ from mamori.accounts.errors import (
 )
 from mamori.accounts.models import User
 from mamori.accounts.passwords import password_problem
+from mamori.core.i18n import default_zone, known_zone
 from mamori.core.throttle import Policy
 from mamori.settings import Settings
 
@@ -177,3 +178,12 @@ def confirm_password(db: Session, ctx: Context, user: User, password: str) -> bo
         return False
     ctx.throttle.clear(db, policy, subject)
     return True
+
+
+def settle_time_zone(user: User, browser_zone: str | None, locale: str) -> str:
+    """The person's time zone. Until they have one, the browser's (sent by the pages'
+    script), or without a script the usual one for their language; kept from then on."""
+    zone = known_zone(user.time_zone)
+    if zone is None:
+        zone = user.time_zone = known_zone(browser_zone) or default_zone(locale)
+    return zone

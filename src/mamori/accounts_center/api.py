@@ -5,12 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from mamori.accounts.service import get_user
 from mamori.accounts_center import service
-from mamori.core.errors import NotAuthenticated
-from mamori.sessions.http import ApiCaller
+from mamori.sessions.signed_in import ApiAccount
 from mamori.web import limits
-from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -28,12 +25,9 @@ class PasswordChange(BaseModel):
 
 
 @router.get("/me")
-def who_am_i(ctx: Ctx, caller: ApiCaller) -> MeOut:
-    with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        if user is None:
-            raise NotAuthenticated()
-        return MeOut(id=user.id, username=user.username, email=user.email, phone=user.phone)
+def who_am_i(me: ApiAccount) -> MeOut:
+    user = me.user
+    return MeOut(id=user.id, username=user.username, email=user.email, phone=user.phone)
 
 
 @router.post(
@@ -45,20 +39,14 @@ def who_am_i(ctx: Ctx, caller: ApiCaller) -> MeOut:
         429: {"description": "too_many_attempts (Retry-After)"},
     },
 )
-def change_password(
-    body: PasswordChange, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> Response:
-    with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        if user is None:
-            raise NotAuthenticated()
-        service.change_password(
-            db,
-            ctx,
-            origin,
-            user,
-            current_password=body.current_password,
-            new_password=body.new_password,
-            session_id=caller.session_id,
-        )
+def change_password(body: PasswordChange, me: ApiAccount) -> Response:
+    service.change_password(
+        me.db,
+        me.ctx,
+        me.origin,
+        me.user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        session_id=me.session_id,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

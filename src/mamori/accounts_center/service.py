@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from mamori.accounts.errors import WrongPassword
+from mamori.accounts.errors import UnknownTimeZone, WrongPassword
 from mamori.accounts.models import User
 from mamori.accounts.service import check_new_password, confirm_password, minimum_password_length
 from mamori.audit.service import Origin, record_event
+from mamori.core.i18n import known_zone
 from mamori.notifications.service import alert_user
 from mamori.security.ratings import rate_password
 from mamori.sessions.models import LoginSession
@@ -62,3 +63,15 @@ def change_password(
         username=user.username,
     )
     end_other_sessions(db, clock, origin, user.id, db.get(LoginSession, session_id))
+
+
+def change_time_zone(db: Session, ctx: Context, origin: Origin, user: User, zone: str) -> None:
+    """Every time shown to the person, on pages and in messages, is in this zone."""
+    chosen = known_zone(zone)
+    if chosen is None:
+        raise UnknownTimeZone()
+    if chosen != user.time_zone:
+        user.time_zone = chosen
+        record_event(
+            db, ctx.clock, "account.time_zone_changed", origin, user_id=user.id, time_zone=chosen
+        )

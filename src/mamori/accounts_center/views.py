@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from mamori.accounts_center import service
 from mamori.core.errors import MamoriError
-from mamori.core.i18n import translator
+from mamori.core.i18n import translator, zone_names
 from mamori.recovery.service import pending_recoveries
 from mamori.sessions.service import active_sessions
-from mamori.sessions.signed_in import PageAccount
+from mamori.sessions.signed_in import PageAccount, SignedIn
 from mamori.web import limits
 from mamori.web.templating import (
     check_csrf,
@@ -83,4 +85,35 @@ def change_password(
         heading=_("Password changed"),
         message=_("Your password was changed and your other sessions were logged out."),
         back=page_path(request, "password_and_security"),
+    )
+
+
+def _time_zones(me: SignedIn) -> dict[str, Any]:
+    return {"zones": zone_names(), "current": me.user.time_zone, "now": me.ctx.clock.now()}
+
+
+@router.get(f"{CENTER}/time-zone")
+def time_zone_page(request: Request, me: PageAccount) -> Response:
+    return render(request, "accounts_center/time_zone.html", **_time_zones(me))
+
+
+@router.post(f"{CENTER}/time-zone", dependencies=[Depends(check_csrf)])
+def change_time_zone(
+    request: Request,
+    me: PageAccount,
+    time_zone: str = Form("", max_length=limits.MAX_TIME_ZONE),
+) -> Response:
+    try:
+        service.change_time_zone(me.db, me.ctx, me.origin, me.user, time_zone)
+    except MamoriError as error:
+        return render_with_error(
+            request, "accounts_center/time_zone.html", error, **_time_zones(me)
+        )
+    request.state.time_zone = me.user.time_zone  # this very page already shows the new zone
+    _ = translator(request_locale(request))
+    return render(
+        request,
+        "accounts_center/time_zone.html",
+        notice=_("Saved. Times are now shown in this time zone."),
+        **_time_zones(me),
     )

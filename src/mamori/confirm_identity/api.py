@@ -8,10 +8,9 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mamori.login.service import reauthenticate_with_second_factor
-from mamori.sessions.http import ApiCaller
 from mamori.sessions.reauthentication import reauthenticate_with_password
+from mamori.sessions.signed_in import ApiAccount
 from mamori.web import limits
-from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1/me", tags=["sessions"])
 
@@ -71,15 +70,12 @@ class ReauthenticateRequest(BaseModel):
         429: {"description": "too_many_attempts (Retry-After)"},
     },
 )
-def reauthenticate(
-    body: ReauthenticateRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> Response:
-    with ctx.database.session() as db:
-        if body.password is not None:
-            reauthenticate_with_password(db, ctx, origin, caller.session_id, body.password)
-        else:
-            assert body.method is not None and body.code is not None
-            reauthenticate_with_second_factor(
-                db, ctx, origin, caller.session_id, body.method, body.code
-            )
+def reauthenticate(body: ReauthenticateRequest, me: ApiAccount) -> Response:
+    if body.password is not None:
+        reauthenticate_with_password(me.db, me.ctx, me.origin, me.session_id, body.password)
+    else:
+        assert body.method is not None and body.code is not None
+        reauthenticate_with_second_factor(
+            me.db, me.ctx, me.origin, me.session_id, body.method, body.code
+        )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,23 +9,15 @@ reauthentication_required; confirming the address already there does not.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from mamori.accounts.models import User
 from mamori.contact_details import service
 from mamori.contact_details.service import Kind
-from mamori.context import Context
-from mamori.sessions.http import ApiCaller, Caller
-from mamori.sessions.models import LoginSession
-from mamori.sessions.reauthentication import session_and_user
+from mamori.sessions.signed_in import ApiAccount, RecentlyConfirmedApiAccount, SignedIn
 from mamori.web import limits
-from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(prefix="/api/v1/me", tags=["contact details"])
 
@@ -79,97 +71,77 @@ class CodeSent(BaseModel):
     sent_to: str = Field(description="The address as mamori reads it (a phone in E.164)")
 
 
-@contextmanager
-def _account(ctx: Context, caller: Caller) -> Iterator[tuple[Session, User, LoginSession]]:
-    with ctx.database.session() as db:
-        session, user = session_and_user(db, caller.session_id)
-        yield db, user, session
-
-
-def _details(ctx: Context, caller: Caller) -> ContactDetailsOut:
-    with _account(ctx, caller) as (db, user, _):
-        found = service.contact_details(db, ctx, user)
+def _details(me: SignedIn) -> ContactDetailsOut:
+    found = service.contact_details(me.db, me.ctx, me.user)
     return ContactDetailsOut(**found.__dict__)
 
 
-def _start(ctx: Context, origin: RequestOrigin, caller: Caller, kind: Kind, typed: str) -> CodeSent:
-    with _account(ctx, caller) as (db, user, session):
-        return CodeSent(sent_to=service.start_change(db, ctx, origin, user, session, kind, typed))
+def _start(me: SignedIn, kind: Kind, typed: str) -> CodeSent:
+    return CodeSent(
+        sent_to=service.start_change(me.db, me.ctx, me.origin, me.user, me.session, kind, typed)
+    )
 
 
-def _send_again(ctx: Context, origin: RequestOrigin, caller: Caller, kind: Kind) -> CodeSent:
-    with _account(ctx, caller) as (db, user, _):
-        return CodeSent(sent_to=service.send_code_again(db, ctx, origin, user, kind))
+def _send_again(me: SignedIn, kind: Kind) -> CodeSent:
+    return CodeSent(sent_to=service.send_code_again(me.db, me.ctx, me.origin, me.user, kind))
 
 
-def _confirm(
-    ctx: Context, origin: RequestOrigin, caller: Caller, kind: Kind, code: str
-) -> ContactDetailsOut:
-    with _account(ctx, caller) as (db, user, _):
-        service.confirm_change(db, ctx, origin, user, kind, code)
-    return _details(ctx, caller)
+def _confirm(me: SignedIn, kind: Kind, code: str) -> ContactDetailsOut:
+    service.confirm_change(me.db, me.ctx, me.origin, me.user, kind, code)
+    return _details(me)
 
 
-def _remove(ctx: Context, origin: RequestOrigin, caller: Caller, kind: Kind) -> Response:
-    with _account(ctx, caller) as (db, user, session):
-        service.remove_address(db, ctx, origin, user, session, kind)
+def _remove(me: SignedIn, kind: Kind) -> Response:
+    service.remove_address(me.db, me.ctx, me.origin, me.user, me.session, kind)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/contact-details")
-def contact_details(ctx: Ctx, caller: ApiCaller) -> ContactDetailsOut:
-    return _details(ctx, caller)
+def contact_details(me: ApiAccount) -> ContactDetailsOut:
+    return _details(me)
 
 
 @router.put("/email", status_code=status.HTTP_202_ACCEPTED, responses=CHANGE)
-def change_email(
-    body: EmailRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> CodeSent:
+def change_email(body: EmailRequest, me: ApiAccount) -> CodeSent:
     """A code goes to the address; it replaces the current one only once confirmed.
     Any address answers alike, whether or not another account holds it."""
-    return _start(ctx, origin, caller, "email", body.email)
+    return _start(me, "email", body.email)
 
 
 @router.post("/email/send", status_code=status.HTTP_202_ACCEPTED, responses=SEND)
-def send_email_code(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> CodeSent:
+def send_email_code(me: ApiAccount) -> CodeSent:
     """A new code for the address waiting for one, else for the unconfirmed current one."""
-    return _send_again(ctx, origin, caller, "email")
+    return _send_again(me, "email")
 
 
 @router.post("/email/confirm", responses=CONFIRM)
-def confirm_email(
-    body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> ContactDetailsOut:
-    return _confirm(ctx, origin, caller, "email", body.code)
+def confirm_email(body: CodeRequest, me: ApiAccount) -> ContactDetailsOut:
+    return _confirm(me, "email", body.code)
 
 
 @router.delete("/email", status_code=status.HTTP_204_NO_CONTENT, responses=REMOVE)
-def remove_email(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
-    return _remove(ctx, origin, caller, "email")
+def remove_email(me: RecentlyConfirmedApiAccount) -> Response:
+    return _remove(me, "email")
 
 
 @router.put("/phone", status_code=status.HTTP_202_ACCEPTED, responses=CHANGE)
-def change_phone(
-    body: PhoneRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> CodeSent:
+def change_phone(body: PhoneRequest, me: ApiAccount) -> CodeSent:
     """A code is texted to the number (any notation; stored E.164); it replaces the
     current one only once confirmed. Any number answers alike."""
-    return _start(ctx, origin, caller, "phone", body.phone)
+    return _start(me, "phone", body.phone)
 
 
 @router.post("/phone/send", status_code=status.HTTP_202_ACCEPTED, responses=SEND)
-def send_phone_code(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> CodeSent:
+def send_phone_code(me: ApiAccount) -> CodeSent:
     """A new code for the number waiting for one, else for the unconfirmed current one."""
-    return _send_again(ctx, origin, caller, "phone")
+    return _send_again(me, "phone")
 
 
 @router.post("/phone/confirm", responses=CONFIRM)
-def confirm_phone(
-    body: CodeRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> ContactDetailsOut:
-    return _confirm(ctx, origin, caller, "phone", body.code)
+def confirm_phone(body: CodeRequest, me: ApiAccount) -> ContactDetailsOut:
+    return _confirm(me, "phone", body.code)
 
 
 @router.delete("/phone", status_code=status.HTTP_204_NO_CONTENT, responses=REMOVE)
-def remove_phone(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
-    return _remove(ctx, origin, caller, "phone")
+def remove_phone(me: RecentlyConfirmedApiAccount) -> Response:
+    return _remove(me, "phone")

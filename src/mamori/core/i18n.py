@@ -6,9 +6,10 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_timezone_location
 from babel.messages.pofile import read_po
 
 LOCALES = ("en", "ja")
@@ -60,7 +61,48 @@ def negotiate(accept_language: str | None, default: str) -> str:
     return str(choice.language) if choice else default
 
 
-def format_moment(moment: datetime | None, locale: str) -> str:
+# Where a person's time zone is not known yet (no script ran): Japanese readers are
+# almost all in Japan; anyone else gets UTC, named as such, rather than a wrong guess.
+DEFAULT_ZONES = {"ja": "Asia/Tokyo"}
+PATTERNS = {"ja": "y年M月d日 H:mm", "en": "MMM d, y, h:mm a"}
+
+
+def default_zone(locale: str) -> str:
+    return DEFAULT_ZONES.get(locale, "UTC")
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def known_zone(name: str | None) -> str | None:
+    """An IANA time zone name this machine knows ("Asia/Tokyo"), or None."""
+    return name if name and len(name) <= 64 and name in _zones() else None
+
+
+def zone_names() -> list[str]:
+    """Every zone a person may choose, in the order a list shows them."""
+    return sorted(_zones() - {"localtime", "Factory"})
+
+
+def format_moment(moment: datetime | None, locale: str, zone: str | None = None) -> str:
+    """A moment as the person reads it, in their time zone, with the zone named:
+    "2026年12月7日 23:34 (日本時間)", "Dec 7, 2026, 11:34 PM JST"."""
     if moment is None:
         return ""
-    return format_datetime(moment, "medium", tzinfo=None, locale=locale)
+    tz = ZoneInfo(known_zone(zone) or default_zone(locale))
+    local = moment.astimezone(tz)
+    text = format_datetime(local, PATTERNS.get(locale, PATTERNS["en"]), locale=locale)
+    return (
+        f"{text} ({_zone_label(tz, local, locale)})"
+        if locale == "ja"
+        else f"{text} {local.tzname()}"
+    )
+
+
+def _zone_label(tz: ZoneInfo, local: datetime, locale: str) -> str:
+    # Babel names a zone by its place ("日本時間", "イギリス時間"); UTC has no place.
+    if tz.key == "UTC":
+        return "UTC"
+    return str(get_timezone_location(tz, locale=locale))

@@ -6,16 +6,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from mamori.core.i18n import LOCALES
-from mamori.sessions.http import WebCaller
+from mamori.sessions.signed_in import PageViewer
 from mamori.web import limits
-from mamori.web.templating import LANG_COOKIE, check_csrf, is_https, safe_next
+from mamori.web.templating import LANG_COOKIE, check_csrf, is_https, redirect_to, safe_next
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def home(caller: WebCaller) -> RedirectResponse:
-    return RedirectResponse("/accounts/center" if caller else "/login", status_code=303)
+def home(request: Request, viewer: PageViewer) -> RedirectResponse:
+    return redirect_to(request, "accounts_center" if viewer else "login_page")
 
 
 @router.post("/language", dependencies=[Depends(check_csrf)])

@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field
 
 from mamori.login import service
 from mamori.sessions.errors import PasswordChangeRequired
-from mamori.sessions.http import NEW_PASSWORD_API, ApiCallerSettingPassword
-from mamori.sessions.models import LoginSession
+from mamori.sessions.http import NEW_PASSWORD_API
 from mamori.sessions.service import NewSession, end_session
+from mamori.sessions.signed_in import ApiAccountSettingPassword, Db
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
@@ -66,12 +66,9 @@ ChallengeId = Annotated[str, Path(min_length=limits.NOT_EMPTY, max_length=limits
     },
 )
 def log_in(
-    body: LoginRequest, ctx: Ctx, origin: RequestOrigin
+    body: LoginRequest, db: Db, ctx: Ctx, origin: RequestOrigin
 ) -> Authenticated | TwoFactorRequired:
-    with ctx.database.session() as db:
-        result = service.log_in(
-            db, ctx, origin, login=body.login, password=body.password, kind="api"
-        )
+    result = service.log_in(db, ctx, origin, login=body.login, password=body.password, kind="api")
     if result.challenge is not None:
         return TwoFactorRequired(challenge=result.challenge, methods=result.methods)
     assert result.session is not None
@@ -95,10 +92,9 @@ def _authenticated(new: NewSession) -> Authenticated:
     },
 )
 def send_login_code(
-    challenge: ChallengeId, body: SendRequest, ctx: Ctx, origin: RequestOrigin
+    challenge: ChallengeId, body: SendRequest, db: Db, ctx: Ctx, origin: RequestOrigin
 ) -> CodeSent:
-    with ctx.database.session() as db:
-        masked = service.send_login_code(db, ctx, origin, challenge, body.method)
+    masked = service.send_login_code(db, ctx, origin, challenge, body.method)
     return CodeSent(sent_to=masked)
 
 
@@ -113,17 +109,14 @@ def send_login_code(
     },
 )
 def verify_login_code(
-    challenge: ChallengeId, body: VerifyRequest, ctx: Ctx, origin: RequestOrigin
+    challenge: ChallengeId, body: VerifyRequest, db: Db, ctx: Ctx, origin: RequestOrigin
 ) -> Authenticated:
-    with ctx.database.session() as db:
-        result = service.verify_second_factor(db, ctx, origin, challenge, body.method, body.code)
+    result = service.verify_second_factor(db, ctx, origin, challenge, body.method, body.code)
     return _authenticated(result.session)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def log_out(ctx: Ctx, origin: RequestOrigin, caller: ApiCallerSettingPassword) -> Response:
-    with ctx.database.session() as db:
-        session = db.get(LoginSession, caller.session_id)
-        if session is not None:
-            end_session(db, ctx.clock, origin, session)
+def log_out(me: ApiAccountSettingPassword) -> Response:
+    # A session held by "This wasn't me" can log out too.
+    end_session(me.db, me.ctx.clock, me.origin, me.session)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

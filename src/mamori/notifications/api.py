@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from mamori.core.errors import NotFound
 from mamori.notifications.service import outbox
+from mamori.sessions.signed_in import Db
 from mamori.web.deps import Ctx
 
 router = APIRouter(include_in_schema=False)
@@ -26,18 +27,17 @@ class OutboxEntry(BaseModel):
 
 
 @router.get("/dev/outbox")
-def development_outbox(ctx: Ctx) -> list[OutboxEntry]:
+def development_outbox(db: Db, ctx: Ctx) -> list[OutboxEntry]:
     if not ctx.settings.development:
         raise NotFound()
-    with ctx.database.session() as db:
-        return [
-            OutboxEntry(
-                channel=m.channel,
-                to=m.to,
-                subject=m.subject,
-                body=m.body,
-                created_at=m.created_at,
-                status=m.status,
-            )
-            for m in outbox(db)
-        ]
+    return [
+        OutboxEntry(
+            channel=m.channel,
+            to=m.to,
+            subject=m.subject,
+            body=m.body,
+            created_at=m.created_at,
+            status=m.status,
+        )
+        for m in outbox(db)
+    ]

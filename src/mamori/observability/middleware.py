@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 
+from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,7 +20,7 @@ from mamori.core.errors import PROBLEM
 from mamori.core.net import client_ip
 from mamori.observability.logs import current_request_id
 from mamori.observability.metrics import observe_request
-from mamori.web.errors import problem
+from mamori.web.errors import crash_answer
 
 access_log = logging.getLogger("mamori.access")
 
@@ -140,7 +141,7 @@ class RequestObservation:
 
 
 async def _unexpected_error(scope: Scope, receive: Receive, send: Send) -> None:
-    response = problem(500, "internal_error", "Something went wrong on our side")
+    response = crash_answer(Request(scope, receive))
     await response(scope, receive, send)
 
 

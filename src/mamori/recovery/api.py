@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 
 from mamori.recovery import service
-from mamori.sessions.http import ApiCaller
+from mamori.sessions.signed_in import ApiAccount, Db
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 
@@ -124,17 +124,15 @@ def _answer(found: service.RecoveryStatus) -> RecoveryStatus:
     status_code=status.HTTP_202_ACCEPTED,
     responses={429: {"description": "too_many_attempts (with Retry-After)"}},
 )
-def start_recovery(body: StartRequest, ctx: Ctx, origin: RequestOrigin) -> Started:
+def start_recovery(body: StartRequest, ctx: Ctx, db: Db, origin: RequestOrigin) -> Started:
     """Start "Can't log in?". An unknown username, e-mail or phone gets the same answer."""
-    with ctx.database.session() as db:
-        started = service.start_recovery(db, ctx, origin, login=body.login)
+    started = service.start_recovery(db, ctx, origin, login=body.login)
     return Started(recovery=started.token, **_answer(started.status).model_dump())
 
 
 @router.get("/recovery/{recovery}", responses={410: {"description": "recovery_expired"}})
-def recovery_status(recovery: RecoveryId, ctx: Ctx) -> RecoveryStatus:
-    with ctx.database.session() as db:
-        return _answer(service.recovery_status(db, ctx, recovery))
+def recovery_status(recovery: RecoveryId, ctx: Ctx, db: Db) -> RecoveryStatus:
+    return _answer(service.recovery_status(db, ctx, recovery))
 
 
 @router.post(
@@ -147,10 +145,11 @@ def recovery_status(recovery: RecoveryId, ctx: Ctx) -> RecoveryStatus:
         502: {"description": "delivery_failed"},
     },
 )
-def send_code(recovery: RecoveryId, body: SendRequest, ctx: Ctx, origin: RequestOrigin) -> CodeSent:
+def send_code(
+    recovery: RecoveryId, body: SendRequest, ctx: Ctx, db: Db, origin: RequestOrigin
+) -> CodeSent:
     """Send a 6-digit security code to one of the offered, confirmed destinations."""
-    with ctx.database.session() as db:
-        sent = service.send_recovery_code(db, ctx, origin, recovery, body.option)
+    sent = service.send_recovery_code(db, ctx, origin, recovery, body.option)
     return CodeSent(sent_to=sent.destination, expires_at=sent.expires_at, resend_at=sent.resend_at)
 
 
@@ -166,19 +165,18 @@ def send_code(recovery: RecoveryId, body: SendRequest, ctx: Ctx, origin: Request
     },
 )
 def add_proof(
-    recovery: RecoveryId, body: ProofRequest, ctx: Ctx, origin: RequestOrigin
+    recovery: RecoveryId, body: ProofRequest, ctx: Ctx, db: Db, origin: RequestOrigin
 ) -> RecoveryStatus:
     """Prove it's you: a security code we sent, then (with two-factor) one more proof."""
-    with ctx.database.session() as db:
-        if body.method == "password":
-            found = service.prove_with_password(db, ctx, origin, recovery, body.password or "")
-        elif body.method in ("email_code", "sms_code"):
-            option = "email" if body.method == "email_code" else "sms"
-            found = service.prove_with_code(db, ctx, origin, recovery, option, body.code or "")
-        else:
-            found = service.prove_with_second_factor(
-                db, ctx, origin, recovery, body.method, body.code or ""
-            )
+    if body.method == "password":
+        found = service.prove_with_password(db, ctx, origin, recovery, body.password or "")
+    elif body.method in ("email_code", "sms_code"):
+        option = "email" if body.method == "email_code" else "sms"
+        found = service.prove_with_code(db, ctx, origin, recovery, option, body.code or "")
+    else:
+        found = service.prove_with_second_factor(
+            db, ctx, origin, recovery, body.method, body.code or ""
+        )
     return _answer(found)
 
 
@@ -191,12 +189,11 @@ def add_proof(
     },
 )
 def complete(
-    recovery: RecoveryId, body: CompleteRequest, ctx: Ctx, origin: RequestOrigin
+    recovery: RecoveryId, body: CompleteRequest, ctx: Ctx, db: Db, origin: RequestOrigin
 ) -> RecoveryStatus:
     """Set the new password. `state` says whether it applied (`completed`) or waits out the
     holding period (`holding`, until `takes_effect_at`). It never logs you in."""
-    with ctx.database.session() as db:
-        done = service.complete_recovery(db, ctx, origin, recovery, body.new_password)
+    done = service.complete_recovery(db, ctx, origin, recovery, body.new_password)
     return _answer(done.status)
 
 
@@ -205,30 +202,28 @@ def complete(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={410: {"description": "cancel_link_expired"}},
 )
-def cancel_by_link(body: CancelRequest, ctx: Ctx, origin: RequestOrigin) -> Response:
+def cancel_by_link(body: CancelRequest, ctx: Ctx, db: Db, origin: RequestOrigin) -> Response:
     """ "This wasn't me": the secret from the link in a recovery alert."""
-    with ctx.database.session() as db:
-        service.cancel_by_link(db, ctx, origin, body.cancel_token)
+    service.cancel_by_link(db, ctx, origin, body.cancel_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me/recoveries")
-def pending_recoveries(ctx: Ctx, caller: ApiCaller) -> PendingRecoveries:
+def pending_recoveries(me: ApiAccount) -> PendingRecoveries:
     """Recoveries of your account under way (past their first proof) or waiting to apply."""
-    with ctx.database.session() as db:
-        found = service.pending_recoveries(db, ctx, caller.user_id)
-        return PendingRecoveries(
-            recoveries=[
-                PendingRecovery(
-                    id=a.public_id,
-                    state=a.state,
-                    started_at=a.created_at,
-                    takes_effect_at=a.takes_effect_at,
-                    removes_second_factor=a.removes_second_factor,
-                )
-                for a in found
-            ]
-        )
+    found = service.pending_recoveries(me.db, me.ctx, me.user_id)
+    return PendingRecoveries(
+        recoveries=[
+            PendingRecovery(
+                id=a.public_id,
+                state=a.state,
+                started_at=a.created_at,
+                takes_effect_at=a.takes_effect_at,
+                removes_second_factor=a.removes_second_factor,
+            )
+            for a in found
+        ]
+    )
 
 
 @router.post(
@@ -240,11 +235,8 @@ def cancel_by_owner(
     recovery_id: Annotated[
         str, Path(min_length=limits.NOT_EMPTY, max_length=limits.MAX_REQUEST_ID)
     ],
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: ApiCaller,
+    me: ApiAccount,
 ) -> Response:
     """Cancel a recovery of your own account from any logged-in session."""
-    with ctx.database.session() as db:
-        service.cancel_by_owner(db, ctx, origin, caller.user_id, recovery_id)
+    service.cancel_by_owner(me.db, me.ctx, me.origin, me.user_id, recovery_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -16,6 +16,7 @@ from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.crypto import new_token, token_digest
 from mamori.core.db import changed_one
+from mamori.core.i18n import format_moment
 from mamori.recovery import messages
 from mamori.recovery.alerts import alert_everywhere
 from mamori.recovery.attempts import attempt_user, open_attempt, password_stamp, proofs_of
@@ -117,7 +118,7 @@ def _hold(
         removes_second_factor=attempt.removes_second_factor,
     )
     link = f"{ctx.settings.base_url.rstrip('/')}/recovery/cancel/{cancel_token}"
-    when = f"{attempt.takes_effect_at:%Y-%m-%d %H:%M}"
+    when = format_moment(attempt.takes_effect_at, user.locale, user.time_zone)
     alert = (
         messages.HOLDING_REMOVES_TWO_FACTOR if attempt.removes_second_factor else messages.HOLDING
     )

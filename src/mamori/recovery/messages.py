@@ -12,14 +12,14 @@ STARTED = Alert(
 )
 HOLDING_REMOVES_TWO_FACTOR = Alert(
     "Your account is being recovered",
-    "Someone finished the steps to recover your account %(username)s. On %(when)s UTC "
+    "Someone finished the steps to recover your account %(username)s. On %(when)s "
     "it will set a new password, turn off two-factor authentication and log out "
     "every device. If this wasn't you, cancel it now: %(cancel)s — or log in and "
     "cancel it under Password and security.",
 )
 HOLDING = Alert(
     "Your account is being recovered",
-    "Someone finished the steps to recover your account %(username)s. On %(when)s UTC "
+    "Someone finished the steps to recover your account %(username)s. On %(when)s "
     "it will set a new password and log out every device. If this wasn't you, "
     "cancel it now: %(cancel)s — or log in and cancel it under Password and security.",
 )

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
+from mamori.context import Context
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.recovery import service
 from mamori.recovery.errors import RecoveryExpired
-from mamori.sessions.http import WebCaller, device_secret
+from mamori.sessions.http import device_secret
+from mamori.sessions.signed_in import Db, PageAccount
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.security import hide_secret_paths
@@ -20,17 +23,18 @@ from mamori.web.templating import (
     cookie_name,
     error_text,
     is_https,
+    page_path,
+    redirect_to,
     render,
+    render_with_error,
     request_locale,
 )
 
 router = APIRouter(include_in_schema=False)
 RECOVERY_COOKIE = "mamori_recovery"
-REVIEW = "/accounts/center/security-review"
 CANCEL_LINK = "/recovery/cancel/"
 
 hide_secret_paths(CANCEL_LINK)
-SECURITY = "/accounts/center/password-and-security"
 
 
 def recovery_token(request: Request) -> str:
@@ -49,10 +53,6 @@ def set_recovery_cookie(request: Request, response: Response, token: str, second
     )
 
 
-def _go(path: str) -> RedirectResponse:
-    return RedirectResponse(path, status_code=303)
-
-
 def _start_over(request: Request) -> Response:
     _ = translator(request_locale(request))
     return render(
@@ -63,36 +63,37 @@ def _start_over(request: Request) -> Response:
     )
 
 
-def _status(request: Request, ctx: Ctx) -> service.RecoveryStatus:
-    with ctx.database.session() as db:
-        return service.recovery_status(db, ctx, recovery_token(request))
+def _status(request: Request, db: Session, ctx: Context) -> service.RecoveryStatus:
+    return service.recovery_status(db, ctx, recovery_token(request))
 
 
 def _step_page(
     request: Request,
-    ctx: Ctx,
+    db: Session,
+    ctx: Context,
     template: str,
     error: MamoriError | None = None,
     **values: Any,
 ) -> Response:
     """A step of the recovery, with where it stands (and what went wrong, if anything)."""
     try:
-        found = _status(request, ctx)
+        found = _status(request, db, ctx)
     except RecoveryExpired:
         return _start_over(request)
     if error is not None:
-        values.update(status_code=error.status, error=error_text(request, error))
+        return render_with_error(request, template, error, status=found, **values)
     return render(request, template, status=found, **values)
 
 
 def _next_page(found: service.RecoveryStatus) -> str:
+    """The route name of the step that comes next."""
     if found.state != "open":
-        return "/recovery/done"
+        return "done_page"
     if found.ready:
-        return "/recovery/new-password"
+        return "recovery_new_password_page"
     if found.two_factor is not None:
-        return "/recovery/more"
-    return "/recovery/options"
+        return "more_page"
+    return "options_page"
 
 
 @router.get("/recovery")
@@ -104,23 +105,17 @@ def start_page(request: Request) -> Response:
 def start(
     request: Request,
     ctx: Ctx,
+    db: Db,
     origin: RequestOrigin,
     login: str = Form(max_length=limits.MAX_LOGIN),
 ) -> Response:
     try:
-        with ctx.database.session() as db:
-            started = service.start_recovery(
-                db, ctx, origin, login=login, device=device_secret(request)
-            )
-    except MamoriError as error:
-        return render(
-            request,
-            "recovery/start.html",
-            status_code=error.status,
-            error=error_text(request, error),
-            login=login,
+        started = service.start_recovery(
+            db, ctx, origin, login=login, device=device_secret(request)
         )
-    response = _go("/recovery/options")
+    except MamoriError as error:
+        return render_with_error(request, "recovery/start.html", error, login=login)
+    response = redirect_to(request, "options_page")
     set_recovery_cookie(
         request, response, started.token, ctx.settings.recovery_attempt_hours * 3600
     )
@@ -128,35 +123,35 @@ def start(
 
 
 @router.get("/recovery/next")
-def next_step(request: Request, ctx: Ctx) -> Response:
+def next_step(request: Request, ctx: Ctx, db: Db) -> Response:
     try:
-        return _go(_next_page(_status(request, ctx)))
+        return redirect_to(request, _next_page(_status(request, db, ctx)))
     except RecoveryExpired:
         return _start_over(request)
 
 
 @router.get("/recovery/options")
-def options_page(request: Request, ctx: Ctx) -> Response:
-    return _step_page(request, ctx, "recovery/options.html")
+def options_page(request: Request, ctx: Ctx, db: Db) -> Response:
+    return _step_page(request, db, ctx, "recovery/options.html")
 
 
 @router.post("/recovery/send", dependencies=[Depends(check_csrf)])
 def send_recovery_code(
     request: Request,
     ctx: Ctx,
+    db: Db,
     origin: RequestOrigin,
     option: str = Form(max_length=limits.MAX_CHOICE),
 ) -> Response:
     _ = translator(request_locale(request))
     token = recovery_token(request)
     try:
-        with ctx.database.session() as db:
-            sent = service.send_recovery_code(db, ctx, origin, token, option)
-            found = service.recovery_status(db, ctx, token)
+        sent = service.send_recovery_code(db, ctx, origin, token, option)
+        found = service.recovery_status(db, ctx, token)
     except RecoveryExpired:
         return _start_over(request)
     except MamoriError as error:
-        return _page_with_error(request, ctx, error)
+        return _page_with_error(request, db, ctx, error)
     return render(
         request,
         "recovery/code.html",
@@ -170,37 +165,37 @@ def send_recovery_code(
 
 
 @router.get("/recovery/code")
-def code_page(request: Request, ctx: Ctx, option: str = "email") -> Response:
-    return _step_page(request, ctx, "recovery/code.html", option=option)
+def code_page(request: Request, ctx: Ctx, db: Db, option: str = "email") -> Response:
+    return _step_page(request, db, ctx, "recovery/code.html", option=option)
 
 
 @router.post("/recovery/code", dependencies=[Depends(check_csrf)])
 def enter_recovery_code(
     request: Request,
     ctx: Ctx,
+    db: Db,
     origin: RequestOrigin,
     option: str = Form(max_length=limits.MAX_CHOICE),
     code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     token = recovery_token(request)
     try:
-        with ctx.database.session() as db:
-            found = service.prove_with_code(db, ctx, origin, token, option, code)
+        found = service.prove_with_code(db, ctx, origin, token, option, code)
     except RecoveryExpired:
         return _start_over(request)
     except MamoriError as error:
-        return _step_page(request, ctx, "recovery/code.html", error, option=option)
-    return _go(_next_page(found))
+        return _step_page(request, db, ctx, "recovery/code.html", error, option=option)
+    return redirect_to(request, _next_page(found))
 
 
 @router.get("/recovery/more")
-def more_page(request: Request, ctx: Ctx) -> Response:
+def more_page(request: Request, ctx: Ctx, db: Db) -> Response:
     try:
-        found = _status(request, ctx)
+        found = _status(request, db, ctx)
     except RecoveryExpired:
         return _start_over(request)
     if found.two_factor is None or found.ready:
-        return _go(_next_page(found))
+        return redirect_to(request, _next_page(found))
     return render(request, "recovery/more.html", status=found)
 
 
@@ -208,56 +203,56 @@ def more_page(request: Request, ctx: Ctx) -> Response:
 def prove_password(
     request: Request,
     ctx: Ctx,
+    db: Db,
     origin: RequestOrigin,
     password: str = Form(max_length=limits.MAX_PASSWORD),
 ) -> Response:
     try:
-        with ctx.database.session() as db:
-            found = service.prove_with_password(db, ctx, origin, recovery_token(request), password)
+        found = service.prove_with_password(db, ctx, origin, recovery_token(request), password)
     except RecoveryExpired:
         return _start_over(request)
     except MamoriError as error:
-        return _page_with_error(request, ctx, error)
-    return _go(_next_page(found))
+        return _page_with_error(request, db, ctx, error)
+    return redirect_to(request, _next_page(found))
 
 
 @router.post("/recovery/second-factor", dependencies=[Depends(check_csrf)])
 def prove_second_factor(
     request: Request,
     ctx: Ctx,
+    db: Db,
     origin: RequestOrigin,
     method: str = Form(max_length=limits.MAX_METHOD),
     code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     token = recovery_token(request)
     try:
-        with ctx.database.session() as db:
-            found = service.prove_with_second_factor(db, ctx, origin, token, method, code)
+        found = service.prove_with_second_factor(db, ctx, origin, token, method, code)
     except RecoveryExpired:
         return _start_over(request)
     except MamoriError as error:
-        return _page_with_error(request, ctx, error)
-    return _go(_next_page(found))
+        return _page_with_error(request, db, ctx, error)
+    return redirect_to(request, _next_page(found))
 
 
-def _page_with_error(request: Request, ctx: Ctx, error: MamoriError) -> Response:
+def _page_with_error(request: Request, db: Session, ctx: Context, error: MamoriError) -> Response:
     """The page the person is on (the second proof, or the first), again, with the error."""
     try:
-        proven = _status(request, ctx).two_factor is not None
+        proven = _status(request, db, ctx).two_factor is not None
     except RecoveryExpired:
         return _start_over(request)
     template = "recovery/more.html" if proven else "recovery/options.html"
-    return _step_page(request, ctx, template, error)
+    return _step_page(request, db, ctx, template, error)
 
 
 @router.get("/recovery/new-password")
-def recovery_new_password_page(request: Request, ctx: Ctx) -> Response:
+def recovery_new_password_page(request: Request, ctx: Ctx, db: Db) -> Response:
     try:
-        found = _status(request, ctx)
+        found = _status(request, db, ctx)
     except RecoveryExpired:
         return _start_over(request)
     if not found.ready or found.state != "open":
-        return _go(_next_page(found))
+        return redirect_to(request, _next_page(found))
     return render(request, "recovery/new_password.html", status=found)
 
 
@@ -265,34 +260,46 @@ def recovery_new_password_page(request: Request, ctx: Ctx) -> Response:
 def set_recovery_password(
     request: Request,
     ctx: Ctx,
+    db: Db,
     origin: RequestOrigin,
     new_password: str = Form(max_length=limits.MAX_PASSWORD),
 ) -> Response:
     try:
-        with ctx.database.session() as db:
-            service.complete_recovery(db, ctx, origin, recovery_token(request), new_password)
+        service.complete_recovery(db, ctx, origin, recovery_token(request), new_password)
     except RecoveryExpired:
         return _start_over(request)
     except MamoriError as error:
-        return _step_page(request, ctx, "recovery/new_password.html", error)
-    return _go("/recovery/done")
+        return _step_page(request, db, ctx, "recovery/new_password.html", error)
+    return redirect_to(request, "done_page")
 
 
 @router.get("/recovery/done")
-def done_page(request: Request, ctx: Ctx) -> Response:
+def done_page(request: Request, ctx: Ctx, db: Db) -> Response:
     try:
-        found = _status(request, ctx)
+        found = _status(request, db, ctx)
     except RecoveryExpired:
         return _start_over(request)
     if found.state == "open":
-        return _go(_next_page(found))
-    return render(request, "recovery/done.html", status=found, review=REVIEW)
+        return redirect_to(request, _next_page(found))
+    return render(request, "recovery/done.html", status=found)
 
 
 def _no_referrer(response: Response) -> Response:
     # The path carries the cancel secret: it must not leak to any other page.
     response.headers["referrer-policy"] = "no-referrer"
     return response
+
+
+def _not_cancelled(request: Request, error: MamoriError) -> Response:
+    _ = translator(request_locale(request))
+    return render(
+        request,
+        "message.html",
+        status_code=error.status,
+        heading=_("Cancel a recovery"),
+        message=error_text(request, error),
+        back=page_path(request, "password_and_security"),
+    )
 
 
 @router.get(CANCEL_LINK + "{cancel_token}")
@@ -302,23 +309,13 @@ def cancel_page(request: Request, cancel_token: str) -> Response:
 
 @router.post(CANCEL_LINK + "{cancel_token}", dependencies=[Depends(check_csrf)])
 def cancel_by_link(
-    request: Request, ctx: Ctx, origin: RequestOrigin, cancel_token: str
+    request: Request, ctx: Ctx, db: Db, origin: RequestOrigin, cancel_token: str
 ) -> Response:
     _ = translator(request_locale(request))
     try:
-        with ctx.database.session() as db:
-            service.cancel_by_link(db, ctx, origin, cancel_token)
+        service.cancel_by_link(db, ctx, origin, cancel_token)
     except MamoriError as error:
-        return _no_referrer(
-            render(
-                request,
-                "message.html",
-                status_code=error.status,
-                heading=_("Cancel a recovery"),
-                message=error_text(request, error),
-                back=SECURITY,
-            )
-        )
+        return _no_referrer(_not_cancelled(request, error))
     return _no_referrer(
         render(
             request,
@@ -329,30 +326,18 @@ def cancel_by_link(
                 "they were. Someone may know your password or read your e-mail: log in and "
                 "review your security."
             ),
-            back=REVIEW,
+            back=page_path(request, "security_review"),
         )
     )
 
 
 @router.post("/accounts/center/recoveries/{recovery_id}/cancel", dependencies=[Depends(check_csrf)])
-def cancel_by_owner(
-    request: Request, ctx: Ctx, origin: RequestOrigin, caller: WebCaller, recovery_id: str
-) -> Response:
-    if caller is None:
-        return _go(f"/login?next={SECURITY}")
+def cancel_by_owner(request: Request, me: PageAccount, recovery_id: str) -> Response:
     _ = translator(request_locale(request))
     try:
-        with ctx.database.session() as db:
-            service.cancel_by_owner(db, ctx, origin, caller.user_id, recovery_id)
+        service.cancel_by_owner(me.db, me.ctx, me.origin, me.user_id, recovery_id)
     except MamoriError as error:
-        return render(
-            request,
-            "message.html",
-            status_code=error.status,
-            heading=_("Cancel a recovery"),
-            message=error_text(request, error),
-            back=SECURITY,
-        )
+        return _not_cancelled(request, error)
     return render(
         request,
         "message.html",
@@ -362,5 +347,5 @@ def cancel_by_owner(
             "they were. Someone may know your password or read your e-mail: review your "
             "security."
         ),
-        back=REVIEW,
+        back=page_path(request, "security_review"),
     )

@@ -9,14 +9,12 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from mamori.accounts.service import get_user
 from mamori.backup_codes.service import remaining_codes
-from mamori.core.errors import NotAuthenticated
 from mamori.core.i18n import translator
 from mamori.security import present
 from mamori.security import service as security
-from mamori.sessions.http import ApiCaller, ApiCallerSettingPassword
 from mamori.sessions.service import active_sessions
+from mamori.sessions.signed_in import ApiAccount, ApiAccountSettingPassword, Db
 from mamori.two_factor import service as two_factor
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
@@ -51,32 +49,27 @@ class SecurityOverview(BaseModel):
 
 
 @router.get("/me/security")
-def security_overview(ctx: Ctx, caller: ApiCaller) -> SecurityOverview:
-    with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        if user is None:
-            raise NotAuthenticated()
-        preferences = two_factor.two_factor_settings(db, user.id)
-        methods = two_factor.enabled_factors(db, user.id)
-        remaining = remaining_codes(db, user.id)
-        sessions = active_sessions(db, ctx.clock, ctx.settings, user.id)
-        return SecurityOverview(
-            two_factor=TwoFactorOverview(
-                enabled=bool(preferences and methods),
-                methods=methods,
-                default_method=preferences.default_method if preferences else None,
-            ),
-            backup_codes=BackupCodesOverview(
-                exists=remaining is not None, remaining=remaining or 0
-            ),
-            recovery=RecoveryOverview(
-                email=user.email,
-                email_confirmed=user.email_confirmed_at is not None,
-                phone=user.phone,
-                phone_confirmed=user.phone_confirmed_at is not None,
-            ),
-            sessions=len(sessions),
-        )
+def security_overview(me: ApiAccount) -> SecurityOverview:
+    user = me.user
+    preferences = two_factor.two_factor_settings(me.db, user.id)
+    methods = two_factor.enabled_factors(me.db, user.id)
+    remaining = remaining_codes(me.db, user.id)
+    sessions = active_sessions(me.db, me.ctx.clock, me.ctx.settings, user.id)
+    return SecurityOverview(
+        two_factor=TwoFactorOverview(
+            enabled=bool(preferences and methods),
+            methods=methods,
+            default_method=preferences.default_method if preferences else None,
+        ),
+        backup_codes=BackupCodesOverview(exists=remaining is not None, remaining=remaining or 0),
+        recovery=RecoveryOverview(
+            email=user.email,
+            email_confirmed=user.email_confirmed_at is not None,
+            phone=user.phone,
+            phone_confirmed=user.phone_confirmed_at is not None,
+        ),
+        sessions=len(sessions),
+    )
 
 
 class AlertOut(BaseModel):
@@ -130,16 +123,15 @@ def _gettext(request: Request) -> present.Gettext:
 
 
 @router.get("/me/alerts")
-def security_alerts(request: Request, ctx: Ctx, caller: ApiCaller) -> AlertList:
+def security_alerts(request: Request, me: ApiAccount) -> AlertList:
     _ = _gettext(request)
-    base = ctx.settings.base_url.rstrip("/")
-    with ctx.database.session() as db:
-        events = security.security_alerts(db, caller.user_id)
+    base = me.ctx.settings.base_url.rstrip("/")
+    events = security.security_alerts(me.db, me.user_id)
     return AlertList(
         alerts=[
             AlertOut(
                 **vars(present.alert_view(event, _)),
-                wasnt_me_url=base + security.wasnt_me_path(ctx, caller.user_id, event.id),
+                wasnt_me_url=base + security.wasnt_me_path(me.ctx, me.user_id, event.id),
             )
             for event in events
         ]
@@ -147,11 +139,10 @@ def security_alerts(request: Request, ctx: Ctx, caller: ApiCaller) -> AlertList:
 
 
 @router.get("/me/emails")
-def emails_from_mamori(request: Request, ctx: Ctx, caller: ApiCaller) -> MessageList:
+def emails_from_mamori(request: Request, me: ApiAccount) -> MessageList:
     """The security messages sent to you in the last 14 days: subjects, never bodies."""
     _ = _gettext(request)
-    with ctx.database.session() as db:
-        messages = security.recent_messages(db, ctx, caller.user_id)
+    messages = security.recent_messages(me.db, me.ctx, me.user_id)
     views = [present.message_view(m, _) for m in messages]
     return MessageList(
         messages=[
@@ -176,13 +167,10 @@ def emails_from_mamori(request: Request, ctx: Ctx, caller: ApiCaller) -> Message
         422: {"description": "invalid_request, password_too_short, password_reused, …"},
     },
 )
-def set_new_password(
-    body: NewPassword, ctx: Ctx, origin: RequestOrigin, caller: ApiCallerSettingPassword
-) -> Response:
+def set_new_password(body: NewPassword, me: ApiAccountSettingPassword) -> Response:
     """After \u201cThis wasn't me\u201d: the token from the password_change_required
     answer sets the new password here, and from then on works like any other."""
-    with ctx.database.session() as db:
-        security.set_required_password(db, ctx, origin, caller.session_id, body.new_password)
+    security.set_required_password(me.db, me.ctx, me.origin, me.session_id, body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -193,9 +181,8 @@ def set_new_password(
         410: {"description": "link_not_valid: forged, expired or unknown"},
     },
 )
-def wasnt_me(body: WasntMe, ctx: Ctx, origin: RequestOrigin) -> Secured:
+def wasnt_me(body: WasntMe, db: Db, ctx: Ctx, origin: RequestOrigin) -> Secured:
     """\u201cThis wasn't me\u201d from an app: every session of the account ends (this
     caller's too), and the next login must set a new password. No login needed."""
-    with ctx.database.session() as db:
-        security.disown(db, ctx, origin, body.token)
+    security.disown(db, ctx, origin, body.token)
     return Secured(review_url=ctx.settings.base_url.rstrip("/") + security.REVIEW_PAGE)

@@ -8,14 +8,11 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from mamori.accounts.service import get_user
-from mamori.core.errors import NotAuthenticated
 from mamori.core.i18n import translator
 from mamori.security.service import mark_reviewed as mark_reviewed_by
 from mamori.security_checkup.present import finding_view
 from mamori.security_checkup.service import run_checkup
-from mamori.sessions.http import ApiCaller
-from mamori.web.deps import Ctx, RequestOrigin
+from mamori.sessions.signed_in import ApiAccount
 from mamori.web.templating import request_locale
 
 router = APIRouter(prefix="/api/v1", tags=["security"])
@@ -40,13 +37,9 @@ class Reviewed(BaseModel):
 
 
 @router.get("/me/security/checkup")
-def security_checkup(request: Request, ctx: Ctx, caller: ApiCaller) -> CheckupOut:
+def security_checkup(request: Request, me: ApiAccount) -> CheckupOut:
     _ = translator(request_locale(request))
-    with ctx.database.session() as db:
-        user = get_user(db, caller.user_id)
-        if user is None:
-            raise NotAuthenticated()
-        checkup = run_checkup(db, ctx, user)
+    checkup = run_checkup(me.db, me.ctx, me.user)
     findings = [finding_view(f, _) for f in checkup.findings]
     return CheckupOut(
         grade=checkup.grade,
@@ -56,6 +49,5 @@ def security_checkup(request: Request, ctx: Ctx, caller: ApiCaller) -> CheckupOu
 
 
 @router.post("/me/security/checkup/reviewed")
-def mark_reviewed(ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Reviewed:
-    with ctx.database.session() as db:
-        return Reviewed(reviewed_at=mark_reviewed_by(db, ctx, origin, caller.user_id))
+def mark_reviewed(me: ApiAccount) -> Reviewed:
+    return Reviewed(reviewed_at=mark_reviewed_by(me.db, me.ctx, me.origin, me.user_id))

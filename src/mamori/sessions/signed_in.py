@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
+from mamori.accounts.service import settle_time_zone
 from mamori.audit.service import Origin
 from mamori.context import Context
 from mamori.core.errors import LoginRequired, NotAuthenticated
@@ -32,7 +33,7 @@ from mamori.sessions.http import NEW_PASSWORD_API, SESSION_COOKIE, bearer
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import find_session, require_recent_reauthentication
 from mamori.web.deps import Ctx, RequestOrigin
-from mamori.web.templating import cookie_name
+from mamori.web.templating import browser_zone, cookie_name, request_locale
 
 
 def unit_of_work(ctx: Ctx) -> Iterator[Session]:
@@ -77,6 +78,9 @@ def _page_account_any(request: Request, ctx: Ctx, db: Db, origin: RequestOrigin)
     me = _signed_in(ctx, db, origin, token)
     if me is None:
         raise LoginRequired()
+    # Times on the page are the person's own (the first page after a login settles it).
+    locale = request_locale(request)
+    request.state.time_zone = settle_time_zone(me.user, browser_zone(request), locale)
     return me
 
 
@@ -86,6 +90,14 @@ def page_account(me: Annotated[SignedIn, Depends(_page_account_any)]) -> SignedI
     if me.session.must_change_password:
         raise LoginRequired()
     return me
+
+
+def page_viewer(request: Request, ctx: Ctx, db: Db, origin: RequestOrigin) -> SignedIn | None:
+    """For a page open to everyone (the front door, the login page): who is looking, if
+    anyone is logged in. Never raises."""
+    token = request.cookies.get(cookie_name(request, SESSION_COOKIE))
+    me = _signed_in(ctx, db, origin, token)
+    return None if me is None or me.session.must_change_password else me
 
 
 def recently_confirmed(me: SignedIn) -> SignedIn:
@@ -124,6 +136,7 @@ def recently_confirmed_api_account(
 
 
 PageAccount = Annotated[SignedIn, Depends(page_account)]
+PageViewer = Annotated[SignedIn | None, Depends(page_viewer)]
 RecentlyConfirmedPageAccount = Annotated[SignedIn, Depends(recently_confirmed_page_account)]
 PageAccountSettingPassword = Annotated[SignedIn, Depends(_page_account_any)]
 ApiAccount = Annotated[SignedIn, Depends(api_account)]

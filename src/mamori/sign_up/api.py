@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
+from mamori.sessions.signed_in import Db
 from mamori.sign_up.service import sign_up
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
@@ -38,18 +39,17 @@ class AccountOut(BaseModel):
     },
 )
 def create_account(
-    request: Request, body: SignUpRequest, ctx: Ctx, origin: RequestOrigin
+    request: Request, body: SignUpRequest, db: Db, ctx: Ctx, origin: RequestOrigin
 ) -> AccountOut:
-    with ctx.database.session() as db:
-        user = sign_up(
-            db,
-            ctx,
-            origin,
-            username=body.username,
-            password=body.password,
-            email=body.email,
-            phone=body.phone,
-            # Alerts are written in the language the app asked in (Accept-Language).
-            locale=request_locale(request),
-        )
-        return AccountOut(id=user.id, username=user.username)
+    user = sign_up(
+        db,
+        ctx,
+        origin,
+        username=body.username,
+        password=body.password,
+        email=body.email,
+        phone=body.phone,
+        # Alerts are written in the language the app asked in (Accept-Language).
+        locale=request_locale(request),
+    )
+    return AccountOut(id=user.id, username=user.username)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from mamori.accounts.service import minimum_password_length
-from mamori.accounts_center.views import CENTER
 from mamori.context import Context
 from mamori.core.errors import MamoriError
 from mamori.security.service import secure_new_session
 from mamori.sessions.http import device_secret, set_device_cookie, set_session_cookie
 from mamori.sessions.service import start_session
+from mamori.sessions.signed_in import Db
 from mamori.sign_up.service import sign_up as sign_up_with
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
-from mamori.web.templating import check_csrf, error_text, render, request_locale
+from mamori.web.templating import (
+    check_csrf,
+    redirect_to,
+    render,
+    render_with_error,
+    request_locale,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,6 +39,7 @@ def sign_up_page(request: Request, ctx: Ctx) -> Response:
 @router.post("/signup", dependencies=[Depends(check_csrf)])
 def sign_up(
     request: Request,
+    db: Db,
     ctx: Ctx,
     origin: RequestOrigin,
     username: str = Form(max_length=limits.MAX_USERNAME),
@@ -43,30 +50,28 @@ def sign_up(
     form = {"username": username, "email": email, "phone": phone}
     device = device_secret(request)
     try:
-        with ctx.database.session() as db:
-            user = sign_up_with(
-                db,
-                ctx,
-                origin,
-                username=username,
-                password=password,
-                email=email or None,
-                phone=phone or None,
-                locale=request_locale(request),
-            )
-            new_session = start_session(db, ctx.clock, ctx.settings, origin, user.id, "web")
-            # This browser is the account's first known device: no "new device" alert later.
-            secure_new_session(db, ctx, origin, user, new_session.session, device)
+        user = sign_up_with(
+            db,
+            ctx,
+            origin,
+            username=username,
+            password=password,
+            email=email or None,
+            phone=phone or None,
+            locale=request_locale(request),
+        )
+        new_session = start_session(db, ctx.clock, ctx.settings, origin, user.id, "web")
+        # This browser is the account's first known device: no "new device" alert later.
+        secure_new_session(db, ctx, origin, user, new_session.session, device)
     except MamoriError as error:
-        return render(
+        return render_with_error(
             request,
             "sign_up/signup.html",
-            status_code=error.status,
-            error=error_text(request, error),
+            error,
             form=form,
             min_length=_shortest_password(ctx),
         )
-    response = RedirectResponse(CENTER, status_code=303)
+    response = redirect_to(request, "accounts_center")
     set_session_cookie(request, response, new_session.token)
     set_device_cookie(request, response, device)
     return response

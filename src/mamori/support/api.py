@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from mamori.audit.service import Origin
 from mamori.context import Context
+from mamori.sessions.signed_in import Db
 from mamori.support import service
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
@@ -72,28 +73,29 @@ def open_support_case(
     body: SupportCaseIn,
     request: Request,
     ctx: Ctx,
+    db: Db,
     origin: RequestOrigin,
     background: BackgroundTasks,
 ) -> SupportCaseOut:
     """Open a support case. The answer is the same whether or not `login` names an
     account; the contact address gets an acknowledgement with the reference."""
     uploads = [service.decode_evidence(ctx, e.filename, e.data_base64) for e in body.evidence]
-    with ctx.database.session() as db:
-        reference = service.open_support_case(
-            db,
-            ctx,
-            origin,
-            login=body.login,
-            contact_email=body.contact_email,
-            what_happened=body.what_happened,
-            evidence=uploads,
-            locale=request_locale(request),
-        )
+    reference = service.open_support_case(
+        db,
+        ctx,
+        origin,
+        login=body.login,
+        contact_email=body.contact_email,
+        what_happened=body.what_happened,
+        evidence=uploads,
+        locale=request_locale(request),
+    )
     # After the answer: only a matched account is alerted, so the time must not tell.
     background.add_task(send_notices, ctx, origin, reference)
     return SupportCaseOut(reference=reference)
 
 
 def send_notices(ctx: Context, origin: Origin, reference: str) -> None:
+    """Runs after the answer was sent, outside the route: its own unit of work."""
     with ctx.database.session() as db:
         service.send_case_notices(db, ctx, origin, reference)

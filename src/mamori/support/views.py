@@ -4,28 +4,25 @@ case sends, and the operators' queue."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from mamori.accounts.models import User
-from mamori.accounts.service import get_user
 from mamori.audit.service import Origin
 from mamori.context import Context
-from mamori.core.errors import InvalidRequest, MamoriError, ReauthenticationRequired
+from mamori.core.errors import InvalidRequest, MamoriError
 from mamori.core.i18n import translator
 from mamori.recovery.errors import RecoveryExpired
 from mamori.recovery.service import recovery_status
-from mamori.sessions.http import Caller, WebCaller
-from mamori.sessions.reauthentication import recently_reauthenticated_user
+from mamori.sessions.signed_in import Db, PageAccount, SignedIn, recently_confirmed
 from mamori.support import service
 from mamori.support.api import send_notices
 from mamori.support.errors import NotAnOperator
@@ -38,7 +35,10 @@ from mamori.web.templating import (
     cookie_name,
     error_text,
     is_https,
+    page_path,
+    redirect_to,
     render,
+    render_with_error,
     request_locale,
 )
 
@@ -47,7 +47,6 @@ OPEN_CASE = "/recovery/support"
 QUEUE = "/operator/support"
 # The lead's recovery pages read the recovery from this cookie (recovery/views.py).
 RECOVERY_COOKIE = "mamori_recovery"
-SET_PASSWORD_PAGE = "/recovery/new-password"  # noqa: S105 (a path, not a password)
 REFERENCE = Path(min_length=limits.NOT_EMPTY, max_length=limits.MAX_NAME_OR_ID)
 FORM_FIELDS = ("csrf_token", "login", "contact_email", "what_happened")
 
@@ -91,7 +90,7 @@ async def _uploads(form: FormData) -> list[service.Upload]:
 
 
 @router.post(OPEN_CASE)
-async def open_case(request: Request, ctx: Ctx, origin: RequestOrigin) -> Response:
+async def open_case(request: Request, ctx: Ctx, db: Db, origin: RequestOrigin) -> Response:
     try:
         form = await _read_form(request, service.body_limit(ctx.settings))
     except MultiPartException as exc:
@@ -104,15 +103,10 @@ async def open_case(request: Request, ctx: Ctx, origin: RequestOrigin) -> Respon
     check_csrf(request, values["csrf_token"])
     try:
         uploads = await _uploads(form)
-        reference = await run_in_threadpool(_open, ctx, origin, values, uploads, request)
+        reference = await run_in_threadpool(_open, db, ctx, origin, values, uploads, request)
     except MamoriError as error:
-        return render(
-            request,
-            "support/open.html",
-            status_code=error.status,
-            error=error_text(request, error),
-            form=values,
-            max_files=service.MAX_FILES,
+        return render_with_error(
+            request, "support/open.html", error, form=values, max_files=service.MAX_FILES
         )
     response = render(request, "support/opened.html", reference=reference)
     # After the answer: only a matched account is alerted, so the time must not tell.
@@ -121,23 +115,23 @@ async def open_case(request: Request, ctx: Ctx, origin: RequestOrigin) -> Respon
 
 
 def _open(
+    db: Session,
     ctx: Context,
     origin: Origin,
     values: dict[str, str],
     uploads: Sequence[service.Upload],
     request: Request,
 ) -> str:
-    with ctx.database.session() as db:
-        return service.open_support_case(
-            db,
-            ctx,
-            origin,
-            login=values["login"],
-            contact_email=values["contact_email"],
-            what_happened=values["what_happened"],
-            evidence=uploads,
-            locale=request_locale(request),
-        )
+    return service.open_support_case(
+        db,
+        ctx,
+        origin,
+        login=values["login"],
+        contact_email=values["contact_email"],
+        what_happened=values["what_happened"],
+        evidence=uploads,
+        locale=request_locale(request),
+    )
 
 
 # --- the link an approved case sends ------------------------------------------------------
@@ -147,22 +141,17 @@ def _open(
 def approved_link(
     request: Request,
     ctx: Ctx,
+    db: Db,
     token: str = Path(min_length=limits.NOT_EMPTY, max_length=limits.MAX_TOKEN),
 ) -> Response:
     """Hand the recovery to the new-password step: the token moves from the link into an
     HttpOnly cookie, and the path that carried it is never sent on as a Referer."""
     try:
-        with ctx.database.session() as db:
-            found = recovery_status(db, ctx, token)
+        found = recovery_status(db, ctx, token)
     except RecoveryExpired as error:
-        response: Response = render(
-            request,
-            "support/link_expired.html",
-            status_code=error.status,
-            error=error_text(request, error),
-        )
+        response: Response = render_with_error(request, "support/link_expired.html", error)
     else:
-        response = RedirectResponse(SET_PASSWORD_PAGE, status_code=303)
+        response = redirect_to(request, "recovery_new_password_page")
         lifetime = int((found.expires_at - ctx.clock.now()).total_seconds())
         response.set_cookie(
             cookie_name(request, RECOVERY_COOKIE),
@@ -181,14 +170,6 @@ def approved_link(
 # --- the operators' queue ------------------------------------------------------------------
 
 
-def _to_login(path: str) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
-
-
-def _to_reauthenticate(path: str) -> RedirectResponse:
-    return RedirectResponse(f"/reauthenticate?next={quote(path)}", status_code=303)
-
-
 def _not_an_operator(request: Request) -> Response:
     _ = translator(request_locale(request))
     return render(
@@ -197,58 +178,40 @@ def _not_an_operator(request: Request) -> Response:
         status_code=NotAnOperator.status,
         heading=_("This page is for operators only"),
         message=_("Your account can't work the support queue."),
-        back="/accounts/center",
+        back=page_path(request, "accounts_center"),
     )
 
 
-def _operator(db: Session, caller: Caller) -> User:
-    return service.require_operator(db, get_user(db, caller.user_id))
-
-
-def _case_path(reference: str) -> str:
-    return f"{QUEUE}/{quote(reference, safe='-')}"
+def _operator(me: SignedIn) -> User:
+    return service.require_operator(me.db, me.user)
 
 
 @router.get(QUEUE)
-def queue_page(request: Request, ctx: Ctx, caller: WebCaller, status: str = "open") -> Response:
-    if caller is None:
-        return _to_login(QUEUE)
+def queue_page(request: Request, me: PageAccount, status: str = "open") -> Response:
     chosen = status if status in STATUSES else "open"
     try:
-        with ctx.database.session() as db:
-            _operator(db, caller)
-            cases = service.list_cases(db, status=chosen)
+        _operator(me)
+        cases = service.list_cases(me.db, status=chosen)
     except NotAnOperator:
         return _not_an_operator(request)
     return render(request, "support/queue.html", cases=cases, status=chosen, statuses=STATUSES)
 
 
 def _case_page(
-    request: Request,
-    ctx: Ctx,
-    origin: Origin,
-    caller: Caller,
-    reference: str,
-    status_code: int = 200,
-    **values: Any,
+    request: Request, me: SignedIn, reference: str, error: MamoriError | None = None
 ) -> Response:
+    """The case, or the same page again with what went wrong when a decision failed."""
     try:
-        with ctx.database.session() as db:
-            operator = _operator(db, caller)
-            case = service.view_case(db, ctx, origin, reference, operator=operator, via="page")
+        operator = _operator(me)
+        case = service.view_case(me.db, me.ctx, me.origin, reference, operator=operator, via="page")
     except NotAnOperator:
         return _not_an_operator(request)
-    except MamoriError as error:
-        return _queue_error(request, error)
-    return render(
-        request,
-        "support/case.html",
-        status_code=status_code,
-        case=case,
-        path=_case_path(case.summary.reference),
-        own=case.summary.account == operator.username,
-        **values,
-    )
+    except MamoriError as failed:
+        return _queue_error(request, failed)
+    own = case.summary.account == operator.username
+    if error is not None:
+        return render_with_error(request, "support/case.html", error, case=case, own=own)
+    return render(request, "support/case.html", case=case, own=own)
 
 
 def _queue_error(request: Request, error: MamoriError) -> Response:
@@ -259,43 +222,30 @@ def _queue_error(request: Request, error: MamoriError) -> Response:
         status_code=error.status,
         heading=_("Support queue"),
         message=error_text(request, error),
-        back=QUEUE,
+        back=page_path(request, "queue_page"),
     )
 
 
 @router.get(QUEUE + "/{reference}")
-def case_page(
-    request: Request,
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: WebCaller,
-    reference: str = REFERENCE,
-) -> Response:
-    if caller is None:
-        return _to_login(_case_path(reference))
-    return _case_page(request, ctx, origin, caller, reference)
+def case_page(request: Request, me: PageAccount, reference: str = REFERENCE) -> Response:
+    return _case_page(request, me, reference)
 
 
 @router.get(QUEUE + "/{reference}/evidence/{position}")
 def evidence_file(
     request: Request,
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: WebCaller,
+    me: PageAccount,
     reference: str = REFERENCE,
     position: int = Path(ge=0, lt=100),
 ) -> Response:
     """An attachment that nothing sniffs and a sandbox CSP: opened directly, a PDF or an
     image from a stranger never renders as a document in mamori's origin. The case page
     shows photos through <img>, which runs nothing."""
-    if caller is None:
-        return _to_login(_case_path(reference))
     try:
-        with ctx.database.session() as db:
-            operator = _operator(db, caller)
-            info, data = service.open_evidence(
-                db, ctx, origin, reference, position, operator=operator, via="page"
-            )
+        operator = _operator(me)
+        info, data = service.open_evidence(
+            me.db, me.ctx, me.origin, reference, position, operator=operator, via="page"
+        )
     except NotAnOperator:
         return _not_an_operator(request)
     except MamoriError as error:
@@ -316,53 +266,39 @@ def evidence_file(
 
 def _decide(
     request: Request,
-    ctx: Ctx,
-    origin: Origin,
-    caller: WebCaller,
+    me: SignedIn,
     reference: str,
-    decide: Any,
+    decide: Callable[[User], object],
 ) -> Response:
-    if caller is None:
-        return _to_login(_case_path(reference))
     try:
-        with ctx.database.session() as db:
-            operator = _operator(db, caller)
-            recently_reauthenticated_user(db, ctx, caller.session_id)
-            decide(db, operator)
+        operator = _operator(me)
     except NotAnOperator:
         return _not_an_operator(request)
-    except ReauthenticationRequired:
-        return _to_reauthenticate(_case_path(reference))
+    # Checked after the role, as it always was: an account without it is told so, not
+    # first sent to "Confirm it's you" for a page it can't use.
+    recently_confirmed(me)
+    try:
+        decide(operator)
+    except NotAnOperator:
+        return _not_an_operator(request)
     except MamoriError as error:
-        return _case_page(
-            request,
-            ctx,
-            origin,
-            caller,
-            reference,
-            status_code=error.status,
-            error=error_text(request, error),
-        )
-    return RedirectResponse(_case_path(reference), status_code=303)
+        return _case_page(request, me, reference, error)
+    return redirect_to(request, "case_page", reference=reference)
 
 
 @router.post(QUEUE + "/{reference}/approve", dependencies=[Depends(check_csrf)])
 def approve(
     request: Request,
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: WebCaller,
+    me: PageAccount,
     reference: str = REFERENCE,
     note: str = Form("", max_length=limits.MAX_FREE_TEXT),
 ) -> Response:
     return _decide(
         request,
-        ctx,
-        origin,
-        caller,
+        me,
         reference,
-        lambda db, operator: service.approve_case(
-            db, ctx, origin, reference, operator=operator, note=note
+        lambda operator: service.approve_case(
+            me.db, me.ctx, me.origin, reference, operator=operator, note=note
         ),
     )
 
@@ -370,19 +306,15 @@ def approve(
 @router.post(QUEUE + "/{reference}/deny", dependencies=[Depends(check_csrf)])
 def deny(
     request: Request,
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: WebCaller,
+    me: PageAccount,
     reference: str = REFERENCE,
     reason: str = Form("", max_length=limits.MAX_FREE_TEXT),
 ) -> Response:
     return _decide(
         request,
-        ctx,
-        origin,
-        caller,
+        me,
         reference,
-        lambda db, operator: service.deny_case(
-            db, ctx, origin, reference, operator=operator, reason=reason
+        lambda operator: service.deny_case(
+            me.db, me.ctx, me.origin, reference, operator=operator, reason=reason
         ),
     )

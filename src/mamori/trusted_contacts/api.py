@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 
-from mamori.sessions.http import ApiCaller
+from mamori.sessions.signed_in import ApiAccount, Db
 from mamori.trusted_contacts import service
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
@@ -167,19 +167,15 @@ def _vouches(found: service.Vouches) -> VouchesOut:
 
 
 @router.get("/me/trusted-contacts")
-def list_trusted_contacts(ctx: Ctx, caller: ApiCaller) -> ContactsOut:
-    with ctx.database.session() as db:
-        return _contacts(service.trusted_contacts(db, ctx, caller.user_id))
+def list_trusted_contacts(me: ApiAccount) -> ContactsOut:
+    return _contacts(service.trusted_contacts(me.db, me.ctx, me.user_id))
 
 
 @router.put("/me/trusted-contacts", responses=CHOOSE_ANSWERS)
-def choose_trusted_contacts(
-    body: ChooseRequest, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> ContactsOut:
+def choose_trusted_contacts(body: ChooseRequest, me: ApiAccount) -> ContactsOut:
     """Choose 3 to 5 other accounts; each is told and may decline. You are alerted."""
-    with ctx.database.session() as db:
-        found = service.choose_trusted_contacts(db, ctx, origin, caller.session_id, body.usernames)
-        return _contacts(found)
+    found = service.choose_trusted_contacts(me.db, me.ctx, me.origin, me.session_id, body.usernames)
+    return _contacts(found)
 
 
 @router.delete(
@@ -190,11 +186,8 @@ def choose_trusted_contacts(
         404: {"description": "trusted_contact_not_found"},
     },
 )
-def remove_trusted_contact(
-    username: Username, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller
-) -> Response:
-    with ctx.database.session() as db:
-        service.remove_trusted_contact(db, ctx, origin, caller.session_id, username)
+def remove_trusted_contact(username: Username, me: ApiAccount) -> Response:
+    service.remove_trusted_contact(me.db, me.ctx, me.origin, me.session_id, username)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -202,10 +195,9 @@ def remove_trusted_contact(
 
 
 @router.get("/me/trusted-contact-of")
-def who_chose_me(ctx: Ctx, caller: ApiCaller) -> ChoosersOut:
+def who_chose_me(me: ApiAccount) -> ChoosersOut:
     """The accounts that chose you as a trusted contact (and you have not declined)."""
-    with ctx.database.session() as db:
-        found = service.chosen_by(db, caller.user_id)
+    found = service.chosen_by(me.db, me.user_id)
     return ChoosersOut(
         chosen_by=[ChooserOut(username=c.username, chosen_at=c.chosen_at) for c in found]
     )
@@ -216,39 +208,33 @@ def who_chose_me(ctx: Ctx, caller: ApiCaller) -> ChoosersOut:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "trusted_contact_not_found"}},
 )
-def decline(username: Username, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
+def decline(username: Username, me: ApiAccount) -> Response:
     """Decline: stop being this account's trusted contact. They are told."""
-    with ctx.database.session() as db:
-        service.decline(db, ctx, origin, caller.user_id, username)
+    service.decline(me.db, me.ctx, me.origin, me.user_id, username)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me/trusted-contact-requests")
-def help_requests(ctx: Ctx, caller: ApiCaller) -> HelpRequestsOut:
+def help_requests(me: ApiAccount) -> HelpRequestsOut:
     """Requests for help that wait for you: someone recovering an account that chose you."""
-    with ctx.database.session() as db:
-        found = service.help_requests(db, ctx, caller.user_id)
+    found = service.help_requests(me.db, me.ctx, me.user_id)
     return HelpRequestsOut(requests=[_request(r) for r in found])
 
 
 @router.get("/me/trusted-contact-requests/{request_id}", responses=REQUEST_ANSWERS)
-def help_request(request_id: RequestId, ctx: Ctx, caller: ApiCaller) -> HelpRequestOut:
-    with ctx.database.session() as db:
-        return _request(service.help_request(db, ctx, caller.user_id, request_id))
+def help_request(request_id: RequestId, me: ApiAccount) -> HelpRequestOut:
+    return _request(service.help_request(me.db, me.ctx, me.user_id, request_id))
 
 
 @router.post(
     "/me/trusted-contact-requests/{request_id}/code",
     responses={**REQUEST_ANSWERS, 409: {"description": "trusted_contact_request_closed"}},
 )
-def give_code(
-    request_id: RequestId, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller, response: Response
-) -> GivenCodeOut:
+def give_code(request_id: RequestId, me: ApiAccount, response: Response) -> GivenCodeOut:
     """You spoke to them and will read the code to them by voice: a code, shown this once
     (asking again replaces it). The account's owner is alerted."""
     response.headers["Cache-Control"] = "no-store"
-    with ctx.database.session() as db:
-        given = service.give_code(db, ctx, origin, caller.user_id, request_id)
+    given = service.give_code(me.db, me.ctx, me.origin, me.user_id, request_id)
     return GivenCodeOut(code=given.code, expires_at=given.expires_at)
 
 
@@ -257,10 +243,9 @@ def give_code(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**REQUEST_ANSWERS, 409: {"description": "trusted_contact_request_closed"}},
 )
-def refuse(request_id: RequestId, ctx: Ctx, origin: RequestOrigin, caller: ApiCaller) -> Response:
+def refuse(request_id: RequestId, me: ApiAccount) -> Response:
     """ "This isn't them": no code; any code you gave for it stops working."""
-    with ctx.database.session() as db:
-        service.refuse_request(db, ctx, origin, caller.user_id, request_id)
+    service.refuse_request(me.db, me.ctx, me.origin, me.user_id, request_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -270,9 +255,8 @@ def refuse(request_id: RequestId, ctx: Ctx, origin: RequestOrigin, caller: ApiCa
 @router.get(
     "/recovery/{recovery}/trusted-contacts", responses={410: {"description": "recovery_expired"}}
 )
-def vouch_status(recovery: RecoveryId, ctx: Ctx) -> VouchesOut:
-    with ctx.database.session() as db:
-        return _vouches(service.vouch_status(db, ctx, recovery))
+def vouch_status(recovery: RecoveryId, db: Db, ctx: Ctx) -> VouchesOut:
+    return _vouches(service.vouch_status(db, ctx, recovery))
 
 
 @router.post(
@@ -284,12 +268,11 @@ def vouch_status(recovery: RecoveryId, ctx: Ctx) -> VouchesOut:
     },
 )
 def ask_trusted_contacts(
-    recovery: RecoveryId, body: AskRequest, ctx: Ctx, origin: RequestOrigin
+    recovery: RecoveryId, body: AskRequest, db: Db, ctx: Ctx, origin: RequestOrigin
 ) -> VouchesOut:
     """Name the trusted contacts you remember. Those who are your contacts get a request
     with a code to read to you; the answer is the same whoever you name."""
-    with ctx.database.session() as db:
-        return _vouches(service.ask_trusted_contacts(db, ctx, origin, recovery, body.usernames))
+    return _vouches(service.ask_trusted_contacts(db, ctx, origin, recovery, body.usernames))
 
 
 @router.post(
@@ -302,8 +285,7 @@ def ask_trusted_contacts(
     },
 )
 def enter_code(
-    recovery: RecoveryId, body: CodeRequest, ctx: Ctx, origin: RequestOrigin
+    recovery: RecoveryId, body: CodeRequest, db: Db, ctx: Ctx, origin: RequestOrigin
 ) -> VouchesOut:
     """A code a contact read to you. Codes from `needed` contacts prove it's you."""
-    with ctx.database.session() as db:
-        return _vouches(service.enter_contact_code(db, ctx, origin, recovery, body.code))
+    return _vouches(service.enter_contact_code(db, ctx, origin, recovery, body.code))

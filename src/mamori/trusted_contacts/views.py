@@ -4,22 +4,29 @@ for help; and "Ask your trusted contacts" while recovering (Can't log in?)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from mamori.context import Context
-from mamori.core.errors import MamoriError, ReauthenticationRequired
+from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.recovery.errors import RecoveryExpired
-from mamori.sessions.http import Caller, WebCaller
-from mamori.sessions.reauthentication import recently_reauthenticated_user
+from mamori.sessions.signed_in import Db, PageAccount, RecentlyConfirmedPageAccount, SignedIn
 from mamori.trusted_contacts import service
 from mamori.trusted_contacts.errors import ContactProblem, RequestExpired, RequestNotFound
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
-from mamori.web.templating import check_csrf, cookie_name, error_text, render, request_locale
+from mamori.web.templating import (
+    check_csrf,
+    cookie_name,
+    error_text,
+    page_path,
+    render,
+    render_with_error,
+    request_locale,
+)
 
 router = APIRouter(include_in_schema=False)
 PAGE = service.SETTINGS_PAGE
@@ -28,32 +35,21 @@ REQUESTS = service.REQUEST_PAGE
 RECOVERY = "/recovery/trusted-contacts"
 RECOVERY_COOKIE = "mamori_recovery"
 MAX_FIELDS = 20
+OVERVIEW = "trusted_contacts/overview.html"
+CHOOSE_FORM = "trusted_contacts/choose.html"
+HELP_REQUEST = "trusted_contacts/request.html"
+RECOVERING = "trusted_contacts/recovery.html"
 
 
-def _to_login(path: str) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
-
-
-def _to_reauthenticate(path: str) -> RedirectResponse:
-    return RedirectResponse(f"/reauthenticate?next={quote(path)}", status_code=303)
-
-
-def _message(request: Request, ctx: Ctx, error: MamoriError, back: str) -> Response:
+def _message(request: Request, error: MamoriError, back: str) -> Response:
     return render(
         request,
         "message.html",
         status_code=error.status,
         heading=error_text(request, error),
         message="",
-        back=back,
+        back=page_path(request, back),
     )
-
-
-def _problem_text(request: Request, error: MamoriError) -> str:
-    text = error_text(request, error)
-    if isinstance(error, ContactProblem) and error.username:
-        text += f" ({error.username})"
-    return text
 
 
 def _typed(values: list[str]) -> list[str]:
@@ -64,192 +60,128 @@ def _typed(values: list[str]) -> list[str]:
 # --- the owner and the contact: the settings page ------------------------------------------
 
 
-def _overview(request: Request, ctx: Context, caller: Caller, **values: Any) -> Response:
-    with ctx.database.session() as db:
-        mine = service.trusted_contacts(db, ctx, caller.user_id)
-        choosers = service.chosen_by(db, caller.user_id)
-        asking = service.help_requests(db, ctx, caller.user_id)
-    return render(
-        request,
-        "trusted_contacts/overview.html",
-        mine=mine,
-        choosers=choosers,
-        asking=asking,
-        minimum=service.MINIMUM,
-        maximum=service.MAXIMUM,
-        **values,
-    )
+def _overview_values(me: SignedIn) -> dict[str, Any]:
+    return {
+        "mine": service.trusted_contacts(me.db, me.ctx, me.user_id),
+        "choosers": service.chosen_by(me.db, me.user_id),
+        "asking": service.help_requests(me.db, me.ctx, me.user_id),
+        "minimum": service.MINIMUM,
+        "maximum": service.MAXIMUM,
+    }
+
+
+def _overview(request: Request, me: SignedIn, **values: Any) -> Response:
+    return render(request, OVERVIEW, **_overview_values(me), **values)
 
 
 @router.get(PAGE)
-def trusted_contacts_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
-    if caller is None:
-        return _to_login(PAGE)
-    return _overview(request, ctx, caller)
+def trusted_contacts_page(request: Request, me: PageAccount) -> Response:
+    return _overview(request, me)
 
 
-def _choose_form(
-    request: Request, ctx: Context, caller: Caller, typed: list[str] | None, **values: Any
-) -> Response:
+def _choose_values(me: SignedIn, typed: list[str] | None) -> dict[str, Any]:
     if typed is None:
-        with ctx.database.session() as db:
-            mine = service.trusted_contacts(db, ctx, caller.user_id)
+        mine = service.trusted_contacts(me.db, me.ctx, me.user_id)
         typed = [c.username for c in mine.contacts if c.active]
     fields = (typed + [""] * service.MAXIMUM)[: max(service.MAXIMUM, len(typed))]
-    return render(
-        request,
-        "trusted_contacts/choose.html",
-        fields=fields,
-        minimum=service.MINIMUM,
-        maximum=service.MAXIMUM,
-        **values,
-    )
+    return {"fields": fields, "minimum": service.MINIMUM, "maximum": service.MAXIMUM}
 
 
 @router.get(CHOOSE)
-def choose_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
-    if caller is None:
-        return _to_login(CHOOSE)
-    try:
-        with ctx.database.session() as db:
-            recently_reauthenticated_user(db, ctx, caller.session_id)
-    except ReauthenticationRequired:
-        return _to_reauthenticate(CHOOSE)
-    return _choose_form(request, ctx, caller, None)
+def choose_page(request: Request, me: RecentlyConfirmedPageAccount) -> Response:
+    return render(request, CHOOSE_FORM, **_choose_values(me, None))
 
 
 @router.post(CHOOSE, dependencies=[Depends(check_csrf)])
 def choose(
     request: Request,
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: WebCaller,
+    me: RecentlyConfirmedPageAccount,
     username: list[str] = Form(default_factory=list),
 ) -> Response:
-    if caller is None:
-        return _to_login(CHOOSE)
     typed = _typed(username)
     try:
-        with ctx.database.session() as db:
-            service.choose_trusted_contacts(db, ctx, origin, caller.session_id, typed)
-    except ReauthenticationRequired:
-        return _to_reauthenticate(CHOOSE)
+        service.choose_trusted_contacts(me.db, me.ctx, me.origin, me.session_id, typed)
     except MamoriError as error:
-        return _choose_form(
-            request,
-            ctx,
-            caller,
-            typed,
-            error=_problem_text(request, error),
-            status_code=error.status,
-        )
+        values = _choose_values(me, typed)
+        if isinstance(error, ContactProblem) and error.username:
+            # The message names the username it is about.
+            text = f"{error_text(request, error)} ({error.username})"
+            return render(request, CHOOSE_FORM, status_code=error.status, error=text, **values)
+        return render_with_error(request, CHOOSE_FORM, error, **values)
     _ = translator(request_locale(request))
-    return _overview(
-        request, ctx, caller, notice=_("Saved. Each contact was told and can decline.")
-    )
+    return _overview(request, me, notice=_("Saved. Each contact was told and can decline."))
 
 
 @router.post(f"{PAGE}/remove", dependencies=[Depends(check_csrf)])
 def remove_contact(
     request: Request,
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: WebCaller,
+    me: RecentlyConfirmedPageAccount,
     username: str = Form(max_length=limits.MAX_NAME_OR_ID),
 ) -> Response:
-    if caller is None:
-        return _to_login(PAGE)
     try:
-        with ctx.database.session() as db:
-            service.remove_trusted_contact(db, ctx, origin, caller.session_id, username)
-    except ReauthenticationRequired:
-        return _to_reauthenticate(PAGE)
+        service.remove_trusted_contact(me.db, me.ctx, me.origin, me.session_id, username)
     except MamoriError as error:
-        return _overview(
-            request, ctx, caller, error=error_text(request, error), status_code=error.status
-        )
+        return render_with_error(request, OVERVIEW, error, **_overview_values(me))
     _ = translator(request_locale(request))
-    return _overview(request, ctx, caller, notice=_("Removed from your trusted contacts."))
+    return _overview(request, me, notice=_("Removed from your trusted contacts."))
 
 
 @router.post(f"{PAGE}/decline", dependencies=[Depends(check_csrf)])
 def decline(
     request: Request,
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: WebCaller,
+    me: PageAccount,
     username: str = Form(max_length=limits.MAX_NAME_OR_ID),
 ) -> Response:
-    if caller is None:
-        return _to_login(PAGE)
     try:
-        with ctx.database.session() as db:
-            service.decline(db, ctx, origin, caller.user_id, username)
+        service.decline(me.db, me.ctx, me.origin, me.user_id, username)
     except MamoriError as error:
-        return _overview(
-            request, ctx, caller, error=error_text(request, error), status_code=error.status
-        )
+        return render_with_error(request, OVERVIEW, error, **_overview_values(me))
     _ = translator(request_locale(request))
     return _overview(
-        request, ctx, caller, notice=_("You declined. %(username)s was told.", username=username)
+        request, me, notice=_("You declined. %(username)s was told.", username=username)
     )
 
 
 # --- the contact: one request for help --------------------------------------------------------
 
 
-def _request_page(
-    request: Request, ctx: Context, caller: Caller, public_id: str, **values: Any
-) -> Response:
+def _request_page(request: Request, me: SignedIn, public_id: str, **values: Any) -> Response:
     try:
-        with ctx.database.session() as db:
-            found = service.help_request(db, ctx, caller.user_id, public_id)
+        found = service.help_request(me.db, me.ctx, me.user_id, public_id)
     except (RequestNotFound, RequestExpired) as error:
-        return _message(request, ctx, error, PAGE)
-    return render(request, "trusted_contacts/request.html", help=found, **values)
+        return _message(request, error, "trusted_contacts_page")
+    return render(request, HELP_REQUEST, help=found, **values)
 
 
 @router.get(f"{REQUESTS}/{{public_id}}")
-def request_page(request: Request, ctx: Ctx, caller: WebCaller, public_id: str) -> Response:
-    if caller is None:
-        return _to_login(f"{REQUESTS}/{quote(public_id[:32])}")
-    return _request_page(request, ctx, caller, public_id)
+def request_page(request: Request, me: PageAccount, public_id: str) -> Response:
+    return _request_page(request, me, public_id)
 
 
 @router.post(f"{REQUESTS}/{{public_id}}/code", dependencies=[Depends(check_csrf)])
-def give_code(
-    request: Request, ctx: Ctx, origin: RequestOrigin, caller: WebCaller, public_id: str
-) -> Response:
-    if caller is None:
-        return _to_login(f"{REQUESTS}/{quote(public_id[:32])}")
+def give_code(request: Request, me: PageAccount, public_id: str) -> Response:
     try:
-        with ctx.database.session() as db:
-            given = service.give_code(db, ctx, origin, caller.user_id, public_id)
+        given = service.give_code(me.db, me.ctx, me.origin, me.user_id, public_id)
     except (RequestNotFound, RequestExpired) as error:
-        return _message(request, ctx, error, PAGE)
+        return _message(request, error, "trusted_contacts_page")
     except MamoriError as error:
-        return _request_page(request, ctx, caller, public_id, error=error_text(request, error))
-    return _request_page(request, ctx, caller, public_id, given=given)
+        # The request page as it is now, the message above it (a 200, as it always was).
+        return _request_page(request, me, public_id, error=error_text(request, error))
+    return _request_page(request, me, public_id, given=given)
 
 
 @router.post(f"{REQUESTS}/{{public_id}}/refuse", dependencies=[Depends(check_csrf)])
-def refuse(
-    request: Request, ctx: Ctx, origin: RequestOrigin, caller: WebCaller, public_id: str
-) -> Response:
-    if caller is None:
-        return _to_login(f"{REQUESTS}/{quote(public_id[:32])}")
+def refuse(request: Request, me: PageAccount, public_id: str) -> Response:
     try:
-        with ctx.database.session() as db:
-            service.refuse_request(db, ctx, origin, caller.user_id, public_id)
+        service.refuse_request(me.db, me.ctx, me.origin, me.user_id, public_id)
     except (RequestNotFound, RequestExpired) as error:
-        return _message(request, ctx, error, PAGE)
+        return _message(request, error, "trusted_contacts_page")
     except MamoriError as error:
-        return _request_page(request, ctx, caller, public_id, error=error_text(request, error))
+        return _request_page(request, me, public_id, error=error_text(request, error))
     _ = translator(request_locale(request))
     return _request_page(
         request,
-        ctx,
-        caller,
+        me,
         public_id,
         notice=_("Thank you. No code was given, and the account's owner was told."),
     )
@@ -263,63 +195,61 @@ def recovery_token(request: Request) -> str:
     return request.cookies.get(cookie_name(request, RECOVERY_COOKIE), "")
 
 
-def _recovery_page(request: Request, ctx: Context, asked: bool = False, **values: Any) -> Response:
+def _recovery_page(
+    request: Request,
+    db: Session,
+    ctx: Context,
+    error: MamoriError | None = None,
+    asked: bool = False,
+    **values: Any,
+) -> Response:
     try:
-        with ctx.database.session() as db:
-            vouches = service.vouch_status(db, ctx, recovery_token(request))
-    except RecoveryExpired as error:
-        return _message(request, ctx, error, "/recovery")
-    return render(
-        request,
-        "trusted_contacts/recovery.html",
-        vouches=vouches,
-        asked=asked,
-        maximum=service.MAXIMUM,
-        **values,
-    )
+        vouches = service.vouch_status(db, ctx, recovery_token(request))
+    except RecoveryExpired as expired:
+        return _message(request, expired, "start_page")
+    values = {"vouches": vouches, "asked": asked, "maximum": service.MAXIMUM, **values}
+    if error is not None:
+        return render_with_error(request, RECOVERING, error, **values)
+    return render(request, RECOVERING, **values)
 
 
 @router.get(RECOVERY)
-def recovery_page(request: Request, ctx: Ctx) -> Response:
-    return _recovery_page(request, ctx)
+def recovery_page(request: Request, db: Db, ctx: Ctx) -> Response:
+    return _recovery_page(request, db, ctx)
 
 
 @router.post(RECOVERY, dependencies=[Depends(check_csrf)])
 def ask(
     request: Request,
+    db: Db,
     ctx: Ctx,
     origin: RequestOrigin,
     username: list[str] = Form(default_factory=list),
 ) -> Response:
     typed = _typed(username)[: service.MAX_NAMES]
     try:
-        with ctx.database.session() as db:
-            if typed:
-                service.ask_trusted_contacts(db, ctx, origin, recovery_token(request), typed)
+        if typed:
+            service.ask_trusted_contacts(db, ctx, origin, recovery_token(request), typed)
     except RecoveryExpired as error:
-        return _message(request, ctx, error, "/recovery")
+        return _message(request, error, "start_page")
     except MamoriError as error:
-        return _recovery_page(
-            request, ctx, error=error_text(request, error), status_code=error.status
-        )
-    return _recovery_page(request, ctx, asked=bool(typed))
+        return _recovery_page(request, db, ctx, error)
+    return _recovery_page(request, db, ctx, asked=bool(typed))
 
 
 @router.post(f"{RECOVERY}/codes", dependencies=[Depends(check_csrf)])
 def enter_contact_codes(
     request: Request,
+    db: Db,
     ctx: Ctx,
     origin: RequestOrigin,
     code: str = Form(max_length=limits.MAX_CODE),
 ) -> Response:
     try:
-        with ctx.database.session() as db:
-            service.enter_contact_code(db, ctx, origin, recovery_token(request), code)
+        service.enter_contact_code(db, ctx, origin, recovery_token(request), code)
     except RecoveryExpired as error:
-        return _message(request, ctx, error, "/recovery")
+        return _message(request, error, "start_page")
     except MamoriError as error:
-        return _recovery_page(
-            request, ctx, asked=True, error=error_text(request, error), status_code=error.status
-        )
+        return _recovery_page(request, db, ctx, error, asked=True)
     _ = translator(request_locale(request))
-    return _recovery_page(request, ctx, asked=True, notice=_("That code counts."))
+    return _recovery_page(request, db, ctx, asked=True, notice=_("That code counts."))

@@ -24,7 +24,8 @@ from mamori.core.errors import (
     ServiceUnavailable,
     document_problems,
 )
-from mamori.web.templating import error_text, redirect_to, render
+from mamori.core.i18n import translator
+from mamori.web.templating import error_text, page_path, redirect_to, render, request_locale
 
 log = logging.getLogger("mamori")
 
@@ -66,8 +67,14 @@ def _is_api(request: Request) -> bool:
 
 
 def _wants_page(request: Request) -> bool:
-    """A browser asking for a page (not the JSON API, not a probe like /readyz)."""
-    return not _is_api(request) and "text/html" in request.headers.get("accept", "")
+    """A page route, or a browser asking for a page (not the JSON API, not a probe such
+    as /readyz: those answer problem+json)."""
+    if _is_api(request):
+        return False
+    route = request.scope.get("route")
+    if route is not None and route in request.app.state.pages.values():
+        return True
+    return "text/html" in request.headers.get("accept", "")
 
 
 def return_page(request: Request) -> str:
@@ -107,8 +114,8 @@ def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bo
     app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(MamoriError)
-    async def _mamori_error(request: Request, exc: MamoriError) -> JSONResponse:
-        return _mamori_problem(exc)
+    async def _mamori_error(request: Request, exc: MamoriError) -> Response:
+        return _page_or(request, _mamori_problem(exc), error_text(request, exc), "")
 
     # A page route that needs a logged-in person, or one who just confirmed it's them,
     # sends the browser there and back; the API answers with the problem itself.
@@ -125,18 +132,19 @@ def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bo
         return redirect_to(request, "reauthenticate_page", query={"next": return_page(request)})
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         if unauthenticated(request):
             return _mamori_problem(NotAuthenticated())
-        return problem(
+        answer = problem(
             422,
             "invalid_request",
             "The request is not valid",
             errors=_validation_errors(exc),
         )
+        return _page_or(request, answer, *_texts(request, 422))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:
             if unauthenticated(request):
                 return _mamori_problem(NotAuthenticated())
@@ -153,12 +161,13 @@ def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bo
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": _allowed_methods(request)}
-        return problem(
+        answer = problem(
             exc.status_code,
             codes.get(exc.status_code, "http_error"),
             str(exc.detail),
             headers=headers,
         )
+        return _page_or(request, answer, *_texts(request, exc.status_code))
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:
@@ -175,35 +184,76 @@ def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bo
         app.add_exception_handler(store_down, _throttle_store_down)
 
     @app.exception_handler(DataError)
-    async def _refused_value(request: Request, exc: DataError) -> JSONResponse:
+    async def _refused_value(request: Request, exc: DataError) -> Response:
         # A value the database refuses (a NUL byte on PostgreSQL, a number out of range)
         # that validation missed: the unit of work was rolled back, nothing was stored.
         # Still a bug to fix where the input enters, hence the trace in the log.
         log.warning("input refused by the database on %s", request.url.path, exc_info=exc)
-        return problem(422, "invalid_request", InvalidRequest.title)
+        answer = problem(422, "invalid_request", InvalidRequest.title)
+        return _page_or(request, answer, *_texts(request, 422))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "internal_error", "Something went wrong on our side")
+        return crash_answer(request)
+
+
+def crash_answer(request: Request) -> Response:
+    """The 500 for a bug: words and a way back for a person, problem+json for a client;
+    never the exception itself."""
+    answer = problem(500, "internal_error", "Something went wrong on our side")
+    return _page_or(request, answer, *_texts(request, 500))
 
 
 def _unavailable(request: Request) -> Response:
     """503 with Retry-After: a page for a browser, problem+json for everyone else."""
     retry = {"Retry-After": "5"}
-    if _wants_page(request):
-        # A person in a browser gets a page in their language, not JSON.
-        page = render(
-            request,
-            "message.html",
-            status_code=503,
-            heading=error_text(request, ServiceUnavailable()),
-            message="",
-            back=request.url.path,
-        )
-        page.headers.update(retry)
-        return page
-    return problem(503, "service_unavailable", ServiceUnavailable.title, headers=retry)
+    answer = problem(503, "service_unavailable", ServiceUnavailable.title, headers=retry)
+    return _page_or(request, answer, error_text(request, ServiceUnavailable()), "")
+
+
+# What a person reads when a page cannot be shown: a heading and what to do next
+# (gettext ids). The 422 and 500 texts can say nothing was changed: the unit of work
+# was rolled back (a crash) or never began (a form that does not parse).
+PAGE_TEXTS = {
+    404: ("This page doesn't exist", "The address may be mistyped, or the page may have moved."),
+    405: ("This page can't be opened this way", "Go back and use the buttons on the page."),
+    413: ("What you sent is too large", "Go back and send something smaller."),
+    422: (
+        "Some of the form is missing or too long",
+        "Nothing was changed. Go back, fill in every field and send it again.",
+    ),
+    500: (
+        "Something went wrong on our side",
+        "Nothing was changed. Please try again in a moment.",
+    ),
+}
+
+
+def _texts(request: Request, status: int) -> tuple[str, str]:
+    _ = translator(request_locale(request))
+    heading, message = PAGE_TEXTS.get(status, PAGE_TEXTS[500])
+    return _(heading), _(message)
+
+
+def _page_or(request: Request, answer: JSONResponse, heading: str, message: str) -> Response:
+    """A person in a browser gets a page in their language with a way back, never JSON;
+    every other client gets the problem+json `answer` (same status, same headers)."""
+    if not _wants_page(request):
+        return answer
+    back = return_page(request) if request.method == "POST" else page_path(request, "home")
+    page = render(
+        request,
+        "error.html",
+        status_code=answer.status_code,
+        heading=heading,
+        message=message,
+        back=back,
+    )
+    for name in ("retry-after", "allow"):
+        if name in answer.headers:
+            page.headers[name] = answer.headers[name]
+    return page
 
 
 def _mamori_problem(exc: MamoriError) -> JSONResponse:

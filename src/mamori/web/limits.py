@@ -48,3 +48,5 @@ MAX_CONTENT_TYPE = 100
 MAX_EVIDENCE_FILES = 10
 # How many usernames one trusted-contacts list may name.
 MAX_CONTACT_NAMES = 20
+# An IANA time zone name ("America/Argentina/ComodRivadavia" is the longest, 32).
+MAX_TIME_ZONE = 64

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -15,11 +15,20 @@ from starlette.routing import BaseRoute
 
 from mamori.core.crypto import same_secret
 from mamori.core.errors import MamoriError, NotAuthenticated, ReauthenticationRequired
-from mamori.core.i18n import LOCALES, format_moment, negotiate, translator
+from mamori.core.i18n import (
+    LOCALES,
+    default_zone,
+    format_moment,
+    known_zone,
+    negotiate,
+    translator,
+)
 from mamori.web import limits
 
 PACKAGE = Path(__file__).resolve().parent.parent
 LANG_COOKIE = "mamori_lang"
+# The browser's time zone, written by static/mamori.js: not a secret, read as a hint only.
+ZONE_COOKIE = "mamori_tz"
 
 
 class CsrfFailed(MamoriError):
@@ -65,6 +74,17 @@ def request_locale(request: Request) -> str:
     return negotiate(request.headers.get("accept-language"), default)
 
 
+def browser_zone(request: Request) -> str | None:
+    return known_zone(unquote(request.cookies.get(ZONE_COOKIE, ""))[:64])
+
+
+def viewer_zone(request: Request, locale: str) -> str:
+    """The logged-in person's own zone (set on request.state by their route's dependency),
+    else the browser's, else the usual one for the page's language."""
+    own = known_zone(getattr(request.state, "time_zone", None))
+    return own or browser_zone(request) or default_zone(locale)
+
+
 def csrf_token(request: Request) -> str:
     token = request.cookies.get(cookie_name(request, "mamori_csrf"))
     if not token or len(token) != 43:
@@ -82,6 +102,7 @@ def check_csrf(request: Request, csrf_token: str = Form("", max_length=limits.MA
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     locale = request_locale(request)
+    zone = viewer_zone(request, locale)
     environment: Environment = request.app.state.templates
     page = environment.get_template(template)
     html = page.render(
@@ -89,7 +110,7 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
         _=translator(locale),
         lang=locale,
         csrf_token=csrf_token(request),
-        when=lambda moment: format_moment(moment, locale),
+        when=lambda moment: format_moment(moment, locale, zone),
         path_for=lambda name, **params: page_path(request, name, **params),
         **values,
     )

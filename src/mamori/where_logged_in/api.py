@@ -13,9 +13,8 @@ from mamori.security.present import activity_view
 from mamori.security.service import login_activity
 from mamori.sessions import service
 from mamori.sessions.devices import describe_device
-from mamori.sessions.http import ApiCaller
+from mamori.sessions.signed_in import ApiAccount, SignedIn
 from mamori.web import limits
-from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import request_locale
 
 router = APIRouter(prefix="/api/v1/me", tags=["sessions"])
@@ -52,35 +51,33 @@ class LoginActivity(BaseModel):
     )
 
 
-def _session_list(ctx: Ctx, caller: ApiCaller) -> list[SessionOut]:
-    with ctx.database.session() as db:
-        sessions = service.active_sessions(db, ctx.clock, ctx.settings, caller.user_id)
-        return [
-            SessionOut(
-                id=s.public_id,
-                current=s.id == caller.session_id,
-                user_agent=s.user_agent,
-                device=describe_device(s.user_agent),
-                ip=s.ip,
-                created_at=s.created_at,
-                last_seen_at=s.last_seen_at,
-            )
-            for s in sessions
-        ]
+def _session_list(me: SignedIn) -> list[SessionOut]:
+    sessions = service.active_sessions(me.db, me.ctx.clock, me.ctx.settings, me.user_id)
+    return [
+        SessionOut(
+            id=s.public_id,
+            current=s.id == me.session_id,
+            user_agent=s.user_agent,
+            device=describe_device(s.user_agent),
+            ip=s.ip,
+            created_at=s.created_at,
+            last_seen_at=s.last_seen_at,
+        )
+        for s in sessions
+    ]
 
 
 @router.get("/sessions")
-def list_sessions(ctx: Ctx, caller: ApiCaller) -> SessionList:
-    return SessionList(sessions=_session_list(ctx, caller))
+def list_sessions(me: ApiAccount) -> SessionList:
+    return SessionList(sessions=_session_list(me))
 
 
 @router.get("/login-activity")
-def list_login_activity(request: Request, ctx: Ctx, caller: ApiCaller) -> LoginActivity:
+def list_login_activity(request: Request, me: ApiAccount) -> LoginActivity:
     _ = translator(request_locale(request))
-    with ctx.database.session() as db:
-        events = login_activity(db, ctx, caller.user_id)
+    events = login_activity(me.db, me.ctx, me.user_id)
     return LoginActivity(
-        sessions=_session_list(ctx, caller),
+        sessions=_session_list(me),
         events=[LoginEventOut(**vars(activity_view(event, _))) for event in events],
     )
 
@@ -91,11 +88,8 @@ def list_login_activity(request: Request, ctx: Ctx, caller: ApiCaller) -> LoginA
     responses={404: {"description": "session_not_found: ended, or not one of yours"}},
 )
 def end_session(
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: ApiCaller,
+    me: ApiAccount,
     session_id: str = Path(max_length=limits.MAX_NAME_OR_ID),
 ) -> Response:
-    with ctx.database.session() as db:
-        service.end_session_by_id(db, ctx.clock, origin, caller.user_id, session_id)
+    service.end_session_by_id(me.db, me.ctx.clock, me.origin, me.user_id, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

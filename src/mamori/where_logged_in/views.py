@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import suppress
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
@@ -13,29 +13,24 @@ from mamori.security.present import activity_view
 from mamori.security.service import ACTIVITY_DAYS, login_activity
 from mamori.sessions import service
 from mamori.sessions.devices import describe_device
-from mamori.sessions.http import WebCaller
-from mamori.sessions.models import LoginSession
+from mamori.sessions.signed_in import PageAccount
 from mamori.web import limits
-from mamori.web.deps import Ctx, RequestOrigin
-from mamori.web.templating import check_csrf, render, request_locale
+from mamori.web.templating import check_csrf, redirect_to, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 SESSIONS = "/accounts/center/password-and-security/sessions"
 
 
 @router.get(SESSIONS)
-def sessions_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
-    if caller is None:
-        return RedirectResponse(f"/login?next={SESSIONS}", status_code=303)
+def sessions_page(request: Request, me: PageAccount) -> Response:
     _ = translator(request_locale(request))
-    with ctx.database.session() as db:
-        sessions = service.active_sessions(db, ctx.clock, ctx.settings, caller.user_id)
-        events = login_activity(db, ctx, caller.user_id)
+    sessions = service.active_sessions(me.db, me.ctx.clock, me.ctx.settings, me.user_id)
+    events = login_activity(me.db, me.ctx, me.user_id)
     rows = [
         {
             "session": s,
             "device": describe_device(s.user_agent, _),
-            "current": s.id == caller.session_id,
+            "current": s.id == me.session_id,
         }
         for s in sessions
     ]
@@ -52,19 +47,14 @@ def sessions_page(request: Request, ctx: Ctx, caller: WebCaller) -> Response:
 
 @router.post(f"{SESSIONS}/end", dependencies=[Depends(check_csrf)])
 def end_one_or_others(
-    ctx: Ctx,
-    origin: RequestOrigin,
-    caller: WebCaller,
+    request: Request,
+    me: PageAccount,
     session_id: str = Form("", max_length=limits.MAX_NAME_OR_ID),
 ) -> Response:
-    if caller is None:
-        return RedirectResponse("/login", status_code=303)
-    with ctx.database.session() as db:
-        if session_id:
-            # Already ended or not theirs: the list they land on shows the truth.
-            with suppress(MamoriError):
-                service.end_session_by_id(db, ctx.clock, origin, caller.user_id, session_id)
-        else:
-            current = db.get(LoginSession, caller.session_id)
-            service.end_other_sessions(db, ctx.clock, origin, caller.user_id, current)
-    return RedirectResponse(SESSIONS, status_code=303)
+    if session_id:
+        # Already ended or not theirs: the list they land on shows the truth.
+        with suppress(MamoriError):
+            service.end_session_by_id(me.db, me.ctx.clock, me.origin, me.user_id, session_id)
+    else:
+        service.end_other_sessions(me.db, me.ctx.clock, me.origin, me.user_id, me.session)
+    return redirect_to(request, "sessions_page")

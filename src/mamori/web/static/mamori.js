@@ -8,3 +8,16 @@ document.addEventListener("click", (event) => {
     button.textContent = button.dataset.copied || "Copied";
   });
 });
+
+// The browser's time zone, so the times on pages are the person's own. Only a hint: a
+// logged-in person's zone is kept on their account and changed in Accounts Center.
+try {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const cookie = "mamori_tz=" + encodeURIComponent(zone);
+  if (zone && !document.cookie.split("; ").includes(cookie)) {
+    const secure = location.protocol === "https:" ? "; secure" : "";
+    document.cookie = cookie + "; path=/; max-age=34560000; samesite=lax" + secure;
+  }
+} catch (error) {
+  // An old browser without Intl: the server's default for the language stays.
+}

@@ -1,0 +1,80 @@
+"""A person in a browser never reads JSON: an address that doesn't exist, a form sent empty,
+a crash and a throttle each answer a page in their language with a way back; the API and
+probes keep problem+json."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mamori.app import create_app
+from tests.conftest import PASSWORD
+from tests.core.helpers import csrf_from, shown, web_sign_up
+
+PAGE = {"Accept": "text/html,application/xhtml+xml", "Accept-Language": "ja"}
+
+
+def is_page(answer) -> bool:
+    return answer.headers["content-type"].startswith("text/html") and "<h1>" in answer.text
+
+
+def test_an_unknown_address_is_a_page_in_japanese_with_a_way_home(client):
+    answer = client.get("/accounts/nowhere", headers=PAGE)
+
+    assert answer.status_code == 404
+    assert is_page(answer)
+    assert "ページが見つかりません" in shown(answer)
+    assert 'href="/"' in answer.text
+    assert "{" not in answer.text.split("<body", 1)[1].split("<script", 1)[0].replace("{{", "")
+
+
+def test_the_api_and_probes_keep_problem_json(client):
+    for path in ("/api/v1/nowhere", "/nowhere"):
+        answer = client.get(path, headers={"Accept": "application/json"})
+        assert answer.status_code == 404
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("path", ["/login", "/signup", "/recovery", "/reauthenticate"])
+def test_a_form_sent_empty_answers_a_page_not_json(client, path):
+    token = csrf_from(client.get("/login"))
+
+    answer = client.post(path, data={"csrf_token": token}, headers=PAGE, follow_redirects=False)
+
+    assert answer.status_code in (303, 400, 401, 422)
+    if answer.status_code != 303:
+        assert is_page(answer), answer.text[:200]
+        assert '"title"' not in answer.text
+
+
+def test_a_form_sent_empty_even_without_an_accept_header_is_a_page(client):
+    """Page routes answer pages whatever the client says it accepts."""
+    token = csrf_from(client.get("/login"))
+
+    answer = client.post("/login", data={"csrf_token": token}, headers={"Accept-Language": "en"})
+
+    assert answer.status_code == 422
+    assert is_page(answer)
+    assert "Some of the form is missing or too long" in shown(answer)
+    assert "Nothing was changed" in shown(answer)
+    # The way back is the form the person came from.
+    assert 'href="/login"' in answer.text
+
+
+def test_a_page_that_crashes_says_so_in_words_and_changes_nothing(ctx, monkeypatch):
+    from mamori.accounts_center import views
+
+    def a_bug(*args: object) -> None:
+        raise RuntimeError("a bug: the secret detail")
+
+    app = create_app(context=ctx)
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as browser:
+        web_sign_up(browser, "hana", PASSWORD)
+        monkeypatch.setattr(views, "pending_recoveries", a_bug)
+        answer = browser.get("/accounts/center", headers=PAGE)
+
+    assert answer.status_code == 500
+    assert is_page(answer), answer.text[:500]
+    assert "システムで問題が発生しました" in shown(answer)
+    assert "secret detail" not in answer.text
