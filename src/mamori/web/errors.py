@@ -72,7 +72,8 @@ def _wants_page(request: Request) -> bool:
     if _is_api(request):
         return False
     route = request.scope.get("route")
-    if route is not None and route in request.app.state.pages.values():
+    pages = getattr(request.app.state, "pages", {})
+    if route is not None and route in pages.values():
         return True
     return "text/html" in request.headers.get("accept", "")
 
@@ -129,7 +130,7 @@ def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bo
 
 
 async def _mamori_error(request: Request, exc: MamoriError) -> Response:
-    return _page_or(request, _mamori_problem(exc), error_text(request, exc), "")
+    return _page_or(request, _mamori_problem(exc), lambda: (error_text(request, exc), ""))
 
 
 # A page route that needs a logged-in person, or one who just confirmed it's them, sends
@@ -159,7 +160,7 @@ async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         "The request is not valid",
         errors=_validation_errors(exc),
     )
-    return _page_or(request, answer, *_texts(request, 422))
+    return _page_or(request, answer, lambda: _texts(request, 422))
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -185,7 +186,7 @@ async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         str(exc.detail),
         headers=headers,
     )
-    return _page_or(request, answer, *_texts(request, exc.status_code))
+    return _page_or(request, answer, lambda: _texts(request, exc.status_code))
 
 
 async def _database_down(request: Request, exc: OperationalError) -> Response:
@@ -206,7 +207,7 @@ async def _refused_value(request: Request, exc: DataError) -> Response:
     # to fix where the input enters, hence the trace in the log.
     log.warning("input refused by the database on %s", request.url.path, exc_info=exc)
     answer = problem(422, "invalid_request", InvalidRequest.title)
-    return _page_or(request, answer, *_texts(request, 422))
+    return _page_or(request, answer, lambda: _texts(request, 422))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -218,14 +219,14 @@ def crash_answer(request: Request) -> Response:
     """The 500 for a bug: words and a way back for a person, problem+json for a client;
     never the exception itself."""
     answer = problem(500, "internal_error", "Something went wrong on our side")
-    return _page_or(request, answer, *_texts(request, 500))
+    return _page_or(request, answer, lambda: _texts(request, 500))
 
 
 def _unavailable(request: Request) -> Response:
     """503 with Retry-After: a page for a browser, problem+json for everyone else."""
     retry = {"Retry-After": "5"}
     answer = problem(503, "service_unavailable", ServiceUnavailable.title, headers=retry)
-    return _page_or(request, answer, error_text(request, ServiceUnavailable()), "")
+    return _page_or(request, answer, lambda: (error_text(request, ServiceUnavailable()), ""))
 
 
 # What a person reads when a page cannot be shown: a heading and what to do next
@@ -252,11 +253,15 @@ def _texts(request: Request, status: int) -> tuple[str, str]:
     return _(heading), _(message)
 
 
-def _page_or(request: Request, answer: JSONResponse, heading: str, message: str) -> Response:
-    """A person in a browser gets a page in their language with a way back, never JSON;
-    every other client gets the problem+json `answer` (same status, same headers)."""
+def _page_or(
+    request: Request, answer: JSONResponse, texts: Callable[[], tuple[str, str]]
+) -> Response:
+    """A person in a browser gets a page in their language with a way back, never JSON:
+    `texts` gives its heading and what to do. Every other client gets the problem+json
+    `answer` (same status, same headers)."""
     if not _wants_page(request):
         return answer
+    heading, message = texts()
     back = return_page(request) if request.method == "POST" else page_path(request, "home")
     page = render(
         request,
