@@ -147,9 +147,23 @@ def clock() -> MovableClock:
     return MovableClock()
 
 
+# Settings() reads and validates every MAMORI_* variable through pydantic-settings: tens of
+# milliseconds, paid by nearly every test. The fixture validates once per environment (the
+# MAMORI_* variables are its only other input) and hands each test a deep copy with its own
+# data_dir; every derived value (database URL, secrets file) is a property of data_dir.
+_VALIDATED_SETTINGS: dict[tuple[tuple[str, str], ...], Settings] = {}
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(env="development", data_dir=tmp_path / "data", base_url="http://localhost")
+    environment = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("MAMORI_"))
+    )
+    validated = _VALIDATED_SETTINGS.get(environment)
+    if validated is None:
+        validated = Settings(env="development", data_dir=Path("data"), base_url="http://localhost")
+        _VALIDATED_SETTINGS[environment] = validated
+    return validated.model_copy(update={"data_dir": tmp_path / "data"}, deep=True)
 
 
 @pytest.fixture
