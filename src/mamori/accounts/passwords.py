@@ -11,6 +11,8 @@ from mamori.core.passwords import normalize_password as normalize_password
 
 @cache
 def common_passwords() -> frozenset[str]:
+    # Imported on first use: zxcvbn's lists are megabytes that the CLI and most requests
+    # never need (kept in memory once by @cache).
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
     # zxcvbn's list is ranked; the top 10,000 covers far more than ASVS's 3,000.

@@ -231,6 +231,7 @@ end
 
 class RedisCounters:
     def __init__(self, url: str, clock: Clock, prefix: str = "mamori:throttle:") -> None:
+        # Imported only when Redis is configured: the embedded default never loads it.
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry

@@ -35,6 +35,7 @@ def state_for_update(db: Session, user_id: int) -> SecurityState:
 
 @cache
 def _zxcvbn() -> Callable[..., dict[str, Any]]:
+    # Imported on first use (see accounts/passwords.py): its dictionaries are large.
     from zxcvbn import zxcvbn
 
     rate: Callable[..., dict[str, Any]] = zxcvbn
