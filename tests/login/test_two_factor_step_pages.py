@@ -51,6 +51,7 @@ def test_choosing_text_message_sends_the_code_at_once(client):
     sent = client.post(f"{STEP}/send", data={"csrf_token": csrf_from(chooser), "method": "sms"})
 
     assert sent.status_code == 200
+    assert sent.url.path == STEP  # a page to come back to, not a form to send again
     assert texts_to_phone(client) == 2  # the enrollment's code, then this login's
     assert "We sent a code to" in sent.text
     assert "You can get a new code in 30 seconds." in sent.text
@@ -88,7 +89,7 @@ def test_asking_again_too_soon_says_how_long_in_one_sentence(client, clock):
 
     again = client.post(f"{STEP}/send", data={"csrf_token": csrf_from(page), "method": "sms"})
 
-    assert again.status_code == 429
+    assert again.status_code == 200
     assert "You can get a new code in 18 seconds." in again.text
     assert "Try again in" not in again.text
     assert "min." not in again.text
@@ -273,3 +274,26 @@ def test_without_a_session_an_old_step_still_says_expired(client):
 
     assert page.status_code == 410
     assert "expired" in page.text
+
+
+def test_too_many_wrong_codes_say_how_long_in_one_sentence(client, clock):
+    web_sign_up(client)
+    turn_on_app(client, clock)
+    client.cookies.clear()
+    web_log_in(client)
+    page = client.get(f"{STEP}?method=backup_code")
+
+    answers = [
+        client.post(
+            STEP, data={"csrf_token": csrf_from(page), "method": "backup_code", "code": "11112222"}
+        )
+        for _ in range(8)
+    ]
+
+    held = [answer for answer in answers if answer.status_code == 429]
+    assert held, [answer.status_code for answer in answers]
+    message = alert(held[0])
+    assert re.fullmatch(
+        r"Too many tries: try again in (\d+ seconds|1 minute|\d+ minutes)\.", message
+    )
+    assert 'name="method" value="backup_code"' in held[0].text

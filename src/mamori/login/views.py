@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -39,6 +39,7 @@ from mamori.web.templating import (
 
 router = APIRouter(include_in_schema=False)
 CHALLENGE_COOKIE = "mamori_challenge"
+SENT_COOKIE = "mamori_code_sent_to"  # where the last login code went, masked, for the page
 
 
 @router.get("/login")
@@ -187,7 +188,18 @@ def challenge_page(
     except ChallengeExpired:
         return _start_over(request, viewer, next)
     values = _challenge_values(request, ctx, methods, method, next, resend_at)
+    sent_to = _sent_to(request, values["method"]) if resend_at else None
+    if sent_to:
+        _ = translator(request_locale(request))
+        values["notice"] = _("We sent a code to %(destination)s.", destination=sent_to)
     return render(request, "login/challenge.html", **values)
+
+
+def _sent_to(request: Request, method: str) -> str | None:
+    """The masked address the last code went to, when it went by `method`."""
+    sent = unquote(request.cookies.get(cookie_name(request, SENT_COOKIE), ""))
+    sent_method, _, masked = sent.partition(":")
+    return masked if masked and sent_method == method else None
 
 
 def _challenge_error(
@@ -205,7 +217,21 @@ def _challenge_error(
     except ChallengeExpired:
         return _start_over(request, viewer, next)
     values = _challenge_values(request, ctx, methods, method, next)
+    if isinstance(error, TooManyAttempts):
+        # How long, in the person's words, not a second sentence glued on.
+        wait = _try_again_text(request, error.retry_after_seconds)
+        return render(request, "login/challenge.html", status_code=429, error=wait, **values)
     return render_with_error(request, "login/challenge.html", error, **values)
+
+
+def _try_again_text(request: Request, seconds: int) -> str:
+    _ = translator(request_locale(request))
+    if seconds < 60:
+        return _("Too many tries: try again in %(seconds)s seconds.", seconds=seconds)
+    minutes = -(-seconds // 60)
+    if minutes == 1:
+        return _("Too many tries: try again in 1 minute.")
+    return _("Too many tries: try again in %(minutes)s minutes.", minutes=minutes)
 
 
 @router.get("/login/two-factor/methods")
@@ -244,44 +270,34 @@ def send_login_code(
     if (onward := _go_on(viewer, next)) is not None:
         return onward
     token = _challenge_token(request)
-    _ = translator(request_locale(request))
     now = int(ctx.clock.now().timestamp())
     try:
         masked = service.send_login_code(
             db, ctx, origin, token, method, device=device_secret(request)
         )
-        methods = service.challenge_methods(db, ctx, token)
     except ChallengeExpired:
         return _start_over(request, viewer, next)
     except TooManyAttempts as error:
-        # Too soon: one sentence that says how long, and the code already sent still works.
-        return _too_soon(request, db, ctx, viewer, method, next, now + error.retry_after_seconds)
+        # Too soon: the step again, saying how long in one sentence; the code already
+        # sent still works.
+        resend_at = now + error.retry_after_seconds
+        return redirect_to(request, "challenge_page", query=_step_query(method, next, resend_at))
     except MamoriError as error:
         return _challenge_error(request, viewer, db, ctx, method, next, error)
+    # Back to the step by GET: Back, reload and the language switch find a page, not a
+    # form to send again.
     resend_at = now + ctx.settings.security_code_resend_seconds
-    return render(
-        request,
-        "login/challenge.html",
-        **_challenge_values(request, ctx, methods, method, next, resend_at),
-        notice=_("We sent a code to %(destination)s.", destination=masked),
+    response = redirect_to(request, "challenge_page", query=_step_query(method, next, resend_at))
+    response.set_cookie(
+        cookie_name(request, SENT_COOKIE),
+        quote(f"{method}:{masked}"),
+        max_age=ctx.settings.login_challenge_minutes * 60,
+        httponly=True,
+        secure=is_https(request),
+        samesite="lax",
+        path="/",
     )
-
-
-def _too_soon(
-    request: Request,
-    db: Session,
-    ctx: Context,
-    viewer: SignedIn | None,
-    method: str,
-    next: str,
-    resend_at: int,
-) -> Response:
-    try:
-        methods = service.challenge_methods(db, ctx, _challenge_token(request))
-    except ChallengeExpired:
-        return _start_over(request, viewer, next)
-    values = _challenge_values(request, ctx, methods, method, next, resend_at)
-    return render(request, "login/challenge.html", status_code=429, **values)
+    return response
 
 
 @router.post("/login/two-factor", dependencies=[Depends(check_csrf)])
@@ -307,13 +323,14 @@ def verify_code(
         return _challenge_error(request, viewer, db, ctx, method, next, error)
     response = _after_login(request, result.session, _after_second_factor(request, result, next))
     set_device_cookie(request, response, device)
-    response.delete_cookie(
-        cookie_name(request, CHALLENGE_COOKIE),
-        path="/",
-        secure=is_https(request),
-        httponly=True,
-        samesite="lax",
-    )
+    for finished in (CHALLENGE_COOKIE, SENT_COOKIE):
+        response.delete_cookie(
+            cookie_name(request, finished),
+            path="/",
+            secure=is_https(request),
+            httponly=True,
+            samesite="lax",
+        )
     set_session_cookie(request, response, result.session.token)
     return response
 
