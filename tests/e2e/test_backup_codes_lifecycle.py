@@ -73,6 +73,8 @@ def test_backup_codes_from_turning_on_to_new_codes(page: Page, server: Server, s
     expect(page).to_have_url(f"{server.url}/login/two-factor")
     first = in_file[0]
     use_backup_code(page, first.replace(" ", "-"))
+    expect(page.locator("#codes-left")).to_have_text("9 backup codes left")
+    page.get_by_role("link", name="Continue").click()
     expect(page).to_have_url(f"{server.url}/accounts/center")
 
     # View the codes again: the used one is struck through with its date, 9 remain.
@@ -96,4 +98,6 @@ def test_backup_codes_from_turning_on_to_new_codes(page: Page, server: Server, s
     expect(page.get_by_role("alert")).to_contain_text("isn't valid")
     page.get_by_label("Backup code").fill(fresh[0])
     page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#codes-left")).to_have_text("9 backup codes left")
+    page.get_by_role("link", name="Continue").click()
     expect(page).to_have_url(f"{server.url}/accounts/center")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -166,3 +167,74 @@ def test_a_local_next_is_kept(client):
     response = web_log_in(client, "hana", PASSWORD, next=target)
 
     assert response.headers["location"] == target
+
+
+def switch_next(page) -> str:
+    form = re.search(r'<form class="lang".*?</form>', page.text, re.S)
+    assert form, "no language switch"
+    carried = re.search(r'name="next" value="([^"]*)"', form.group(0))
+    assert carried
+    return html.unescape(carried.group(1))
+
+
+def test_the_language_switch_keeps_the_query_string(client):
+    sign_up(client)
+    web_log_in(client, "hana", PASSWORD)
+    target = "/accounts/center/password-and-security/sessions?from=mail"
+    page = client.get(target)
+
+    assert switch_next(page) == target
+    switched = client.post(
+        "/language",
+        data={"csrf_token": csrf_from(page), "lang": "ja", "next": switch_next(page)},
+        follow_redirects=False,
+    )
+
+    assert switched.headers["location"] == target
+
+
+def test_a_page_shown_after_a_form_switches_language_to_a_page_not_an_error(client):
+    sign_up(client)
+    web_log_in(client, "hana", PASSWORD)
+    page = client.get("/login")
+
+    # A form's own address (POST only) brings the person to the page that shows it.
+    switched = client.post(
+        "/language",
+        data={
+            "csrf_token": csrf_from(page),
+            "lang": "ja",
+            "next": "/accounts/center/password-and-security/two-factor/off",
+        },
+    )
+
+    assert switched.status_code == 200
+    assert switched.url.path == "/accounts/center/password-and-security/two-factor"
+    assert page_language(switched) == "ja"
+
+
+def test_a_failed_login_switches_language_to_the_login_page_with_its_next(client):
+    target = "/accounts/center?tab=security"
+    page = client.get("/login", params={"next": target})
+
+    failed = client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_from(page),
+            "login": "nobody",
+            "password": "x" * 12,
+            "next": target,
+        },
+    )
+    switched = client.post(
+        "/language",
+        data={"csrf_token": csrf_from(failed), "lang": "ja", "next": switch_next(failed)},
+        follow_redirects=False,
+    )
+
+    assert switched.headers["location"].startswith("/login?")
+    after = client.get(switched.headers["location"])
+    assert page_language(after) == "ja"
+    carried = re.search(r'name="next" value="([^"]*)"', after.text.split("</header>", 1)[1])
+    assert carried
+    assert html.unescape(carried.group(1)) == target

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, unquote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from mamori.backup_codes.service import remaining_codes
 from mamori.context import Context
-from mamori.core.errors import ChallengeExpired, MamoriError
+from mamori.core.errors import ChallengeExpired, MamoriError, TooManyAttempts
 from mamori.core.i18n import translator
 from mamori.login import service
 from mamori.sessions.http import (
@@ -20,7 +22,7 @@ from mamori.sessions.http import (
     set_session_cookie,
 )
 from mamori.sessions.service import NewSession, end_session, find_session
-from mamori.sessions.signed_in import Db, PageViewer
+from mamori.sessions.signed_in import Db, PageAccount, PageViewer, SignedIn
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
 from mamori.web.templating import (
@@ -37,6 +39,7 @@ from mamori.web.templating import (
 
 router = APIRouter(include_in_schema=False)
 CHALLENGE_COOKIE = "mamori_challenge"
+SENT_COOKIE = "mamori_code_sent_to"  # where the last login code went, masked, for the page
 
 
 @router.get("/login")
@@ -64,10 +67,15 @@ def log_in(
         )
     except MamoriError as error:
         return render_with_error(
-            request, "login/login.html", error, login=login, next=safe_next(next)
+            request,
+            "login/login.html",
+            error,
+            login=login,
+            next=safe_next(next),
+            here=_login_here(request, next),
         )
     if result.challenge is not None:
-        response = redirect_to(request, "challenge_page")
+        response = redirect_to(request, "challenge_page", query=_step_query("", next))
         response.set_cookie(
             cookie_name(request, CHALLENGE_COOKIE),
             result.challenge,
@@ -86,6 +94,13 @@ def log_in(
     return response
 
 
+def _login_here(request: Request, next: str) -> str:
+    """The login page's own address, with where the person goes after it."""
+    query = _step_query("", next)
+    here = page_path(request, "login_page")
+    return here + ("?" + urlencode(query, safe="/") if query else "")
+
+
 def _after_login(request: Request, new: NewSession, target: str) -> RedirectResponse:
     """Where a new session goes first: "set a new password" when the account is held."""
     if new.session.must_change_password:
@@ -97,112 +112,249 @@ def _challenge_token(request: Request) -> str:
     return request.cookies.get(cookie_name(request, CHALLENGE_COOKIE), "")
 
 
-def _start_over(request: Request) -> Response:
+def _go_on(viewer: SignedIn | None, next: str) -> Response | None:
+    """A person already logged in (Back after logging in, a form sent twice) goes on to
+    where they were going, never to "login expired"."""
+    return RedirectResponse(safe_next(next), status_code=303) if viewer else None
+
+
+def _start_over(request: Request, viewer: SignedIn | None, next: str) -> Response:
+    if (onward := _go_on(viewer, next)) is not None:
+        return onward
     _ = translator(request_locale(request))
     return render(
         request,
         "login/login.html",
         status_code=410,
-        next="/",
+        next=safe_next(next),
         error=_("This login attempt expired. Log in again."),
     )
 
 
-def _challenge_values(methods: list[str], method: str) -> dict[str, Any]:
+def _step_query(method: str, next: str, resend_at: int = 0) -> dict[str, str]:
+    """What the two-factor step needs in its URL to come back the same: the method, where
+    the person goes afterwards, and when a new code may be sent."""
+    query = {"method": method} if method else {}
+    if safe_next(next) != "/":
+        query["next"] = safe_next(next)
+    if resend_at:
+        query["resend_at"] = str(resend_at)
+    return query
+
+
+def _challenge_values(
+    request: Request, ctx: Context, methods: list[str], method: str, next: str, resend_at: int = 0
+) -> dict[str, Any]:
     """The page for `method`, or for the default method when that one is not offered."""
-    return {"method": method if method in methods else methods[0], "methods": methods}
+    method = method if method in methods else methods[0]
+    wait = max(0, resend_at - int(ctx.clock.now().timestamp())) if resend_at else 0
+    query = _step_query(method, next, resend_at if wait else 0)
+    return {
+        "method": method,
+        "methods": methods,
+        "next": safe_next(next),
+        "sent": bool(resend_at),
+        "resend_wait": wait,
+        "wait_text": _wait_text(request, wait) if wait else "",
+        # The language switch comes back here, also after a form was sent.
+        "here": page_path(request, "challenge_page") + "?" + urlencode(query, safe="/"),
+    }
+
+
+def _wait_text(request: Request, seconds: int) -> str:
+    _ = translator(request_locale(request))
+    if seconds < 60:
+        return _("You can get a new code in %(seconds)s seconds.", seconds=seconds)
+    minutes = -(-seconds // 60)
+    if minutes == 1:
+        return _("You can get a new code in 1 minute.")
+    return _("You can get a new code in %(minutes)s minutes.", minutes=minutes)
 
 
 @router.get("/login/two-factor")
-def challenge_page(request: Request, db: Db, ctx: Ctx, method: str = "") -> Response:
+def challenge_page(
+    request: Request,
+    viewer: PageViewer,
+    db: Db,
+    ctx: Ctx,
+    method: str = "",
+    next: str = "/",
+    resend_at: int = 0,
+) -> Response:
+    if (onward := _go_on(viewer, next)) is not None:
+        return onward
     try:
         methods = service.challenge_methods(db, ctx, _challenge_token(request))
     except ChallengeExpired:
-        return _start_over(request)
-    return render(request, "login/challenge.html", **_challenge_values(methods, method))
+        return _start_over(request, viewer, next)
+    values = _challenge_values(request, ctx, methods, method, next, resend_at)
+    sent_to = _sent_to(request, values["method"]) if resend_at else None
+    if sent_to:
+        _ = translator(request_locale(request))
+        values["notice"] = _("We sent a code to %(destination)s.", destination=sent_to)
+    return render(request, "login/challenge.html", **values)
+
+
+def _sent_to(request: Request, method: str) -> str | None:
+    """The masked address the last code went to, when it went by `method`."""
+    sent = unquote(request.cookies.get(cookie_name(request, SENT_COOKIE), ""))
+    sent_method, _, masked = sent.partition(":")
+    return masked if masked and sent_method == method else None
 
 
 def _challenge_error(
-    request: Request, db: Session, ctx: Context, token: str, method: str, error: MamoriError
+    request: Request,
+    viewer: SignedIn | None,
+    db: Session,
+    ctx: Context,
+    method: str,
+    next: str,
+    error: MamoriError,
 ) -> Response:
     """The challenge page again with what went wrong, unless the login must start over."""
     try:
-        methods = service.challenge_methods(db, ctx, token)
+        methods = service.challenge_methods(db, ctx, _challenge_token(request))
     except ChallengeExpired:
-        return _start_over(request)
-    return render_with_error(
-        request, "login/challenge.html", error, **_challenge_values(methods, method)
-    )
+        return _start_over(request, viewer, next)
+    values = _challenge_values(request, ctx, methods, method, next)
+    if isinstance(error, TooManyAttempts):
+        # How long, in the person's words, not a second sentence glued on.
+        wait = _try_again_text(request, error.retry_after_seconds)
+        return render(request, "login/challenge.html", status_code=429, error=wait, **values)
+    return render_with_error(request, "login/challenge.html", error, **values)
+
+
+def _try_again_text(request: Request, seconds: int) -> str:
+    _ = translator(request_locale(request))
+    if seconds < 60:
+        return _("Too many tries: try again in %(seconds)s seconds.", seconds=seconds)
+    minutes = -(-seconds // 60)
+    if minutes == 1:
+        return _("Too many tries: try again in 1 minute.")
+    return _("Too many tries: try again in %(minutes)s minutes.", minutes=minutes)
 
 
 @router.get("/login/two-factor/methods")
-def other_methods_page(request: Request, db: Db, ctx: Ctx) -> Response:
+def other_methods_page(
+    request: Request, viewer: PageViewer, db: Db, ctx: Ctx, next: str = "/"
+) -> Response:
+    if (onward := _go_on(viewer, next)) is not None:
+        return onward
     try:
         methods = service.challenge_methods(db, ctx, _challenge_token(request))
     except ChallengeExpired:
-        return _start_over(request)
-    return render(request, "login/other_methods.html", methods=methods)
+        return _start_over(request, viewer, next)
+    query = _step_query("", next)
+    here = page_path(request, "other_methods_page")
+    return render(
+        request,
+        "login/other_methods.html",
+        methods=methods,
+        next=safe_next(next),
+        here=here + ("?" + urlencode(query, safe="/") if query else ""),
+    )
 
 
 @router.post("/login/two-factor/send", dependencies=[Depends(check_csrf)])
 def send_login_code(
     request: Request,
+    viewer: PageViewer,
     db: Db,
     ctx: Ctx,
     origin: RequestOrigin,
     method: str = Form(max_length=limits.MAX_METHOD),
+    next: str = Form("/", max_length=limits.MAX_NEXT),
 ) -> Response:
+    """Choosing text message or e-mail sends the code at once; the page then says when a
+    new one may be asked for."""
+    if (onward := _go_on(viewer, next)) is not None:
+        return onward
     token = _challenge_token(request)
-    _ = translator(request_locale(request))
+    now = int(ctx.clock.now().timestamp())
     try:
         masked = service.send_login_code(
             db, ctx, origin, token, method, device=device_secret(request)
         )
-        methods = service.challenge_methods(db, ctx, token)
     except ChallengeExpired:
-        return _start_over(request)
+        return _start_over(request, viewer, next)
+    except TooManyAttempts as error:
+        # Too soon: the step again, saying how long in one sentence; the code already
+        # sent still works.
+        resend_at = now + error.retry_after_seconds
+        return redirect_to(request, "challenge_page", query=_step_query(method, next, resend_at))
     except MamoriError as error:
-        return _challenge_error(request, db, ctx, token, method, error)
-    return render(
-        request,
-        "login/challenge.html",
-        **_challenge_values(methods, method),
-        sent=True,
-        notice=_("We sent a code to %(destination)s.", destination=masked),
+        return _challenge_error(request, viewer, db, ctx, method, next, error)
+    # Back to the step by GET: Back, reload and the language switch find a page, not a
+    # form to send again.
+    resend_at = now + ctx.settings.security_code_resend_seconds
+    response = redirect_to(request, "challenge_page", query=_step_query(method, next, resend_at))
+    response.set_cookie(
+        cookie_name(request, SENT_COOKIE),
+        quote(f"{method}:{masked}"),
+        max_age=ctx.settings.login_challenge_minutes * 60,
+        httponly=True,
+        secure=is_https(request),
+        samesite="lax",
+        path="/",
     )
+    return response
 
 
 @router.post("/login/two-factor", dependencies=[Depends(check_csrf)])
 def verify_code(
     request: Request,
+    viewer: PageViewer,
     db: Db,
     ctx: Ctx,
     origin: RequestOrigin,
     method: str = Form(max_length=limits.MAX_METHOD),
     code: str = Form(max_length=limits.MAX_CODE),
+    next: str = Form("/", max_length=limits.MAX_NEXT),
 ) -> Response:
+    if (onward := _go_on(viewer, next)) is not None:
+        return onward
     token = _challenge_token(request)
     device = device_secret(request)
     try:
         result = service.verify_second_factor(db, ctx, origin, token, method, code, device=device)
     except ChallengeExpired:
-        return _start_over(request)
+        return _start_over(request, viewer, next)
     except MamoriError as error:
-        return _challenge_error(request, db, ctx, token, method, error)
-    target = page_path(request, "accounts_center")
-    if result.backup_codes_left == 0:
-        target = page_path(request, "backup_codes_page") + "?last_used=1"
-    response = _after_login(request, result.session, target)
+        return _challenge_error(request, viewer, db, ctx, method, next, error)
+    response = _after_login(request, result.session, _after_second_factor(request, result, next))
     set_device_cookie(request, response, device)
-    response.delete_cookie(
-        cookie_name(request, CHALLENGE_COOKIE),
-        path="/",
-        secure=is_https(request),
-        httponly=True,
-        samesite="lax",
-    )
+    for finished in (CHALLENGE_COOKIE, SENT_COOKIE):
+        response.delete_cookie(
+            cookie_name(request, finished),
+            path="/",
+            secure=is_https(request),
+            httponly=True,
+            samesite="lax",
+        )
     set_session_cookie(request, response, result.session.token)
     return response
+
+
+def _after_second_factor(request: Request, result: service.SecondFactorResult, next: str) -> str:
+    """Where the person was going; after a backup code, first how many are left."""
+    target = safe_next(next)
+    if target == "/":
+        target = page_path(request, "accounts_center")
+    if result.backup_codes_left == 0:
+        return page_path(request, "backup_codes_page") + "?last_used=1"
+    if result.backup_codes_left is not None:
+        query = urlencode({"next": target}, safe="/")
+        return page_path(request, "backup_code_used_page") + "?" + query
+    return target
+
+
+@router.get("/login/backup-code-used")
+def backup_code_used_page(request: Request, me: PageAccount, next: str = "/") -> Response:
+    """The page after a backup-code login: how many codes are left, and a way on."""
+    left = remaining_codes(me.db, me.user_id) or 0
+    if left == 0:
+        return redirect_to(request, "backup_codes_page")
+    return render(request, "login/backup_code_used.html", left=left, next=safe_next(next))
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)])

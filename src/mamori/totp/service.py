@@ -7,7 +7,7 @@ import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyotp
 import segno
@@ -27,6 +27,9 @@ ACCEPTED_DRIFT = 1  # ±1 step (NIST SP 800-63B, ASVS 6.5.8)
 # tell a guesser a code that will work in a few minutes (issue 16).
 DRIFT_HINT = 10
 ISSUER = "mamori"
+# How long the set-up page keeps showing one QR code: a mistyped code, a reload or the
+# language switch must not change the key a person may already have scanned.
+PENDING_LIFETIME = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,32 @@ def start_enrollment(db: Session, ctx: Context, user_id: int, account_name: str)
             created_at=ctx.clock.now(),
         )
     )
+    return _enrollment(secret, account_name)
+
+
+def current_enrollment(db: Session, ctx: Context, user_id: int, account_name: str) -> Enrollment:
+    """The pending app still waiting for its first code, or a new one when there is none
+    or it is older than PENDING_LIFETIME."""
+    pending = _pending(db, user_id)
+    if pending is None or pending.created_at <= ctx.clock.now() - PENDING_LIFETIME:
+        return start_enrollment(db, ctx, user_id, account_name)
+    secret = ctx.keyring.unseal(pending.sealed_secret, _seal_context(user_id))
+    return _enrollment(secret, account_name)
+
+
+def _enrollment(secret: str, account_name: str) -> Enrollment:
     uri = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
         name=account_name, issuer_name=ISSUER
     )
     return Enrollment(secret=secret, otpauth_uri=uri, qr_svg=qr_svg(uri))
+
+
+def _pending(db: Session, user_id: int) -> Authenticator | None:
+    return db.scalar(
+        select(Authenticator)
+        .where(Authenticator.user_id == user_id, Authenticator.confirmed_at.is_(None))
+        .order_by(Authenticator.id.desc())
+    )
 
 
 def qr_svg(uri: str) -> str:
@@ -72,11 +97,7 @@ def qr_svg(uri: str) -> str:
 
 def confirm_enrollment(db: Session, ctx: Context, user_id: int, typed: str) -> None:
     """The app's current code proves the secret was copied; it replaces any older app."""
-    pending = db.scalar(
-        select(Authenticator)
-        .where(Authenticator.user_id == user_id, Authenticator.confirmed_at.is_(None))
-        .order_by(Authenticator.id.desc())
-    )
+    pending = _pending(db, user_id)
     if pending is None:
         raise NoPendingAuthenticator()
     # The one who set up the app holds its secret: a hint either way gives nothing away.

@@ -52,15 +52,18 @@ def two_factor_page(request: Request, me: PageAccount) -> Response:
 
 @router.get(APP)
 def authenticator_page(request: Request, me: RecentlyConfirmedPageAccount) -> Response:
-    enrollment = totp.start_enrollment(me.db, me.ctx, me.user_id, me.user.username)
-    return render(
-        request,
-        "two_factor/authenticator.html",
-        enrollment=enrollment,
-        grouped_secret=" ".join(
-            enrollment.secret[i : i + 4] for i in range(0, len(enrollment.secret), 4)
-        ),
-    )
+    # The same QR code on a reload, the language switch or a mistyped code, until it is
+    # confirmed or expires: a person may already have scanned it.
+    enrollment = totp.current_enrollment(me.db, me.ctx, me.user_id, me.user.username)
+    return render(request, "two_factor/authenticator.html", **_enrollment_values(enrollment))
+
+
+def _enrollment_values(enrollment: totp.Enrollment) -> dict[str, Any]:
+    secret = enrollment.secret
+    return {
+        "enrollment": enrollment,
+        "grouped_secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+    }
 
 
 @router.post(APP, dependencies=[Depends(check_csrf)])
@@ -72,7 +75,10 @@ def confirm_authenticator(
     try:
         codes = service.confirm_authenticator(me.db, me.ctx, me.origin, me.user, code)
     except MamoriError as error:
-        return render_with_error(request, "two_factor/authenticator_retry.html", error)
+        enrollment = totp.current_enrollment(me.db, me.ctx, me.user_id, me.user.username)
+        return render_with_error(
+            request, "two_factor/authenticator.html", error, **_enrollment_values(enrollment)
+        )
     return _turned_on(request, me, codes)
 
 
