@@ -64,16 +64,13 @@ def end_one_or_others(
     request: Request,
     me: PageAccount,
     session_id: str = Form("", max_length=limits.MAX_NAME_OR_ID),
-    confirm: str = Form("", max_length=limits.MAX_CHOICE),
 ) -> Response:
-    """One session by its id; all others only once asked (confirm=yes), else the page
-    that asks."""
+    """One session by its id, else all others (the form on end_others_page, which asks
+    first)."""
     if session_id:
         # Already ended or not theirs: the list they land on shows the truth.
         with suppress(MamoriError):
             service.end_session_by_id(me.db, me.ctx.clock, me.origin, me.user_id, session_id)
         return redirect_to(request, "sessions_page", query={"done": "one"})
-    if confirm != "yes":
-        return redirect_to(request, "end_others_page")
     service.end_other_sessions(me.db, me.ctx.clock, me.origin, me.user_id, me.session)
     return redirect_to(request, "sessions_page", query={"done": "others"})
