@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import re
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mamori.accounts.models import User
+from mamori.context import Context
 from tests.backup_codes.helpers import spend
 from tests.two_factor.test_pages import TWO_FACTOR, csrf, turn_on_app, web_sign_up
 
 CODES = f"{TWO_FACTOR}/backup-codes"
 
 
-def _user_id(ctx, username: str = "hana") -> int:
+def _user_id(ctx: Context, username: str = "hana") -> int:
     with ctx.database.session() as db:
-        return db.scalars(select(User.id).where(User.username == username)).one()
+        return int(db.scalars(select(User.id).where(User.username == username)).one())
 
 
-def _methods_page(client):
+def _methods_page(client: TestClient) -> str:
     return client.get(TWO_FACTOR).text
 
 
