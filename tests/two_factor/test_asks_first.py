@@ -22,7 +22,7 @@ def _user_id(ctx: Context, username: str = "hana") -> int:
 
 
 def _methods_page(client: TestClient) -> str:
-    return client.get(TWO_FACTOR).text
+    return str(client.get(TWO_FACTOR).text)
 
 
 def test_turning_two_factor_off_asks_first_then_says_it_is_off(client, clock):
