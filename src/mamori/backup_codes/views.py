@@ -50,7 +50,7 @@ def download_backup_codes(request: Request, me: PageAccount) -> Response:
     now = me.ctx.clock.now()
     text = request.app.state.templates.get_template("backup_codes/codes.txt").render(
         _=translator(locale),
-        when=lambda moment: format_moment(moment, locale),
+        when=lambda moment: format_moment(moment, locale, me.user.time_zone),
         user=me.user,
         codes=sheet.codes,
         created_at=sheet.created_at,
@@ -80,13 +80,22 @@ def print_backup_codes(request: Request, me: PageAccount) -> Response:
     )
 
 
+@router.get(f"{PAGE}/new")
+def new_backup_codes_page(request: Request, me: PageAccount) -> Response:
+    """Asks first: the codes in hand stop working the moment new ones are made."""
+    if service.remaining_codes(me.db, me.user_id) is None:
+        return redirect_to(request, "backup_codes_page")
+    return render(request, "backup_codes/confirm_new.html")
+
+
 @router.post(f"{PAGE}/new", dependencies=[Depends(check_csrf)])
 def get_new_backup_codes(
     request: Request,
     me: RecentlyConfirmedPageAccount,
     confirm: str = Form("", max_length=limits.MAX_CHOICE),
 ) -> Response:
-    """First POST asks "are you sure?"; the second (confirm=yes) replaces the set."""
+    """Replaces the set when confirmed (confirm=yes, from the page that asks first); an
+    unconfirmed POST is asked first too."""
     if confirm != "yes":
         return render(request, "backup_codes/confirm_new.html")
     try:

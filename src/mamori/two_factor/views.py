@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from mamori.backup_codes.service import remaining_codes
+from mamori.backup_codes.errors import NoBackupCodes
+from mamori.backup_codes.service import backup_code_sheet, remaining_codes
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator
 from mamori.sessions.signed_in import PageAccount, RecentlyConfirmedPageAccount, SignedIn
@@ -16,6 +17,7 @@ from mamori.two_factor import service
 from mamori.web import limits
 from mamori.web.templating import (
     check_csrf,
+    page_path,
     redirect_to,
     render,
     render_with_error,
@@ -26,6 +28,10 @@ router = APIRouter(include_in_schema=False)
 PAGE = "/accounts/center/password-and-security/two-factor"
 APP = f"{PAGE}/authenticator"
 TEXT = f"{PAGE}/text-message"
+
+
+# What the overview says after a change it was sent back to (Post/Redirect/Get).
+DONE = {"off", "removed", "added"}
 
 
 def _overview_values(me: SignedIn) -> dict[str, Any]:
@@ -46,8 +52,8 @@ def _overview(request: Request, me: SignedIn, **values: Any) -> Response:
 
 
 @router.get(PAGE)
-def two_factor_page(request: Request, me: PageAccount) -> Response:
-    return _overview(request, me)
+def two_factor_page(request: Request, me: PageAccount, done: str = "") -> Response:
+    return _overview(request, me, done=done if done in DONE else None)
 
 
 @router.get(APP)
@@ -83,10 +89,37 @@ def confirm_authenticator(
 
 
 def _turned_on(request: Request, me: SignedIn, codes: list[str]) -> Response:
-    _ = translator(request_locale(request))
-    if codes:
-        return render(request, "two_factor/turned_on.html", codes=codes, user=me.user)
-    return _overview(request, me, notice=_("The method was added."))
+    """The first codes go to a page the person can reload and switch language on while
+    their "Confirm it's you" window lasts; in hash_only mode the server keeps no copy to
+    show again, so they are shown here, once."""
+    if not codes:
+        return redirect_to(request, "two_factor_page", query={"done": "added"})
+    if me.ctx.settings.backup_codes_mode == "viewable":
+        return redirect_to(request, "two_factor_turned_on")
+    return render(request, "two_factor/turned_on.html", codes=codes, user=me.user)
+
+
+@router.get(f"{PAGE}/on")
+def two_factor_turned_on(request: Request, me: RecentlyConfirmedPageAccount) -> Response:
+    """Two-factor is on, with the codes made in this "Confirm it's you" window (audited
+    and alerted once, by turning it on). An older set is the backup codes page's to show."""
+    if not service.enabled_factors(me.db, me.user_id):
+        return redirect_to(request, "two_factor_page")
+    try:
+        sheet = backup_code_sheet(me.db, me.ctx, me.user)
+    except NoBackupCodes:
+        return redirect_to(request, "two_factor_page")
+    made_since = me.session.reauthenticated_at
+    if made_since is None or sheet.created_at < made_since:
+        return redirect_to(request, "backup_codes_page")
+    return render(
+        request,
+        "two_factor/turned_on.html",
+        codes=sheet.codes,
+        created_at=sheet.created_at,
+        download_url=page_path(request, "download_backup_codes"),
+        user=me.user,
+    )
 
 
 @router.get(TEXT)
@@ -135,6 +168,23 @@ def choose_default(
     return redirect_to(request, "two_factor_page")
 
 
+@router.get(f"{PAGE}/remove")
+def remove_method_page(request: Request, me: PageAccount, method: str = "") -> Response:
+    """Asks first: what goes, and whether two-factor goes with it."""
+    methods = service.enabled_factors(me.db, me.user_id)
+    if method not in {m.value for m in methods}:
+        return redirect_to(request, "two_factor_page")
+    _ = translator(request_locale(request))
+    names = {"totp": _("Authentication app"), "sms": _("Text message")}
+    return render(
+        request,
+        "two_factor/confirm_remove.html",
+        method=method,
+        method_name=names.get(method, method),
+        last=len(methods) == 1,
+    )
+
+
 @router.post(f"{PAGE}/remove", dependencies=[Depends(check_csrf)])
 def remove_method(
     request: Request,
@@ -145,10 +195,19 @@ def remove_method(
         service.remove_method(me.db, me.ctx, me.origin, me.user, method)
     except MamoriError as error:
         return render_with_error(request, "two_factor/overview.html", error, **_overview_values(me))
-    return redirect_to(request, "two_factor_page")
+    done = "removed" if service.enabled_factors(me.db, me.user_id) else "off"
+    return redirect_to(request, "two_factor_page", query={"done": done})
+
+
+@router.get(f"{PAGE}/off")
+def turn_off_page(request: Request, me: PageAccount) -> Response:
+    """Asks first: logins will need only the password; the backup codes stop working."""
+    if not service.enabled_factors(me.db, me.user_id):
+        return redirect_to(request, "two_factor_page")
+    return render(request, "two_factor/confirm_off.html")
 
 
 @router.post(f"{PAGE}/off", dependencies=[Depends(check_csrf)])
 def turn_off(request: Request, me: RecentlyConfirmedPageAccount) -> Response:
     service.turn_off_two_factor(me.db, me.ctx, me.origin, me.user)
-    return redirect_to(request, "two_factor_page")
+    return redirect_to(request, "two_factor_page", query={"done": "off"})
