@@ -101,6 +101,9 @@ def test_two_or_fewer_backup_codes_left_shows_a_warning_with_get_new_codes(clien
     assert 'class="alert warning"' in page
     assert "Only 2 backup codes are left." in page
     assert f'href="{CODES}/new"' in page
+    # Accounts Center and Password and security say it too, where the person looks first.
+    for other in ("/accounts/center", "/accounts/center/password-and-security"):
+        assert "Only 2 backup codes are left." in client.get(other).text, other
     for code in codes[8:]:
         spend(ctx, user_id, code)
     page = _methods_page(client)

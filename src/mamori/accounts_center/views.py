@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from mamori.accounts_center import service
+from mamori.backup_codes.service import remaining_codes
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator, zone_names
 from mamori.recovery.service import pending_recoveries
@@ -29,8 +30,13 @@ SECURITY = f"{CENTER}/password-and-security"
 
 @router.get(CENTER)
 def accounts_center(request: Request, me: PageAccount) -> Response:
-    recoveries = pending_recoveries(me.db, me.ctx, me.user_id)
-    return render(request, "accounts_center/center.html", user=me.user, recoveries=recoveries)
+    return render(
+        request,
+        "accounts_center/center.html",
+        user=me.user,
+        recoveries=pending_recoveries(me.db, me.ctx, me.user_id),
+        backup_codes_left=remaining_codes(me.db, me.user_id),
+    )
 
 
 @router.get(SECURITY)
@@ -42,6 +48,7 @@ def password_and_security(request: Request, me: PageAccount) -> Response:
         user=me.user,
         session_count=len(sessions),
         recoveries=pending_recoveries(me.db, me.ctx, me.user_id),
+        backup_codes_left=remaining_codes(me.db, me.user_id),
     )
 
 
