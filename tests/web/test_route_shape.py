@@ -117,3 +117,15 @@ def test_every_page_a_template_links_to_exists(client):
 
     assert names, "templates link by name"
     assert sorted(names - pages.keys()) == []
+
+
+def test_a_form_sent_while_logged_out_comes_back_to_the_page_that_shows_it(client):
+    sign_up(client)
+    client.cookies.delete("mamori_session")
+
+    # .../two-factor/default is only a form: the person comes back to the page with it.
+    answer = submit(client, "/login", f"{TWO_FACTOR}/default", method="totp")
+
+    assert answer.status_code == 303
+    assert urlsplit(answer.headers["location"]).path == "/login"
+    assert next_of(answer.headers["location"]) == TWO_FACTOR
