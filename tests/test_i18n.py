@@ -1,10 +1,14 @@
 """Every page and message exists in Japanese.
 
 The scan finds what a user can read: `_("…")` in templates and Python, error titles and
-details, and the subjects and bodies of security alerts. To list what still needs a
-translation, as entries ready to paste into the catalog:
+details, and the subjects and bodies of security alerts. `pybabel extract` with babel.cfg
+(the command is at its top) must find nothing the catalogs lack either. To list what still
+needs a translation, as entries ready to paste into the catalog:
 
     .venv/bin/python -m tests.test_i18n
+
+The catalogs are one per feature (every .po in locales/ja/LC_MESSAGES is read): a message
+id lives in exactly one of them, and none is fuzzy.
 """
 
 from __future__ import annotations
@@ -14,12 +18,20 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_keywords, parse_mapping_cfg
+from babel.messages.pofile import read_po
 from jinja2 import Environment, nodes
 
 from mamori.core import i18n
 
 PACKAGE = Path(i18n.__file__).resolve().parent.parent
 CATALOG = PACKAGE / "locales" / "ja" / "LC_MESSAGES" / "messages.po"
+CATALOGS = CATALOG.parent
+BABEL_CFG = PACKAGE.parent.parent / "babel.cfg"
+# The same keywords as babel.cfg's command: `_` is gettext, and ngettext with 3 arguments.
+KEYWORDS = {**DEFAULT_KEYWORDS, **parse_keywords(["_", "_:1,2,3t"])}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -255,6 +267,94 @@ def test_an_error_on_a_page_is_in_japanese(client):
     alert = re.search(r'role="alert">([^<]+)<', answer.text)
     assert alert
     assert alert.group(1) == japanese_catalog()["The login or password isn't right"]
+
+
+def ja_catalogs() -> dict[str, Catalog]:
+    """Each Japanese catalog file by name: messages.po and one per feature (pages_*.po too)."""
+    found = {}
+    for path in sorted(CATALOGS.glob("*.po")):
+        with path.open("rb") as handle:
+            found[path.name] = read_po(handle, locale="ja")
+    return found
+
+
+def babel_extracted() -> dict[str, str | None]:
+    """What `pybabel extract -F babel.cfg` finds: each message id, with its plural if any."""
+    with BABEL_CFG.open(encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call]
+    found: dict[str, str | None] = {}
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        PACKAGE, method_map, options_map, keywords=KEYWORDS
+    ):
+        if isinstance(message, str):
+            found.setdefault(message, None)
+        else:
+            found[message[0]] = message[1]
+    return found
+
+
+def test_pybabel_extract_finds_no_message_the_japanese_catalogs_lack():
+    extracted = babel_extracted()
+    # Sanity: a page's message and a plural pair are both found.
+    assert "Log in" in extracted
+    assert extracted["%(count)s file"] == "%(count)s files"
+    plurals = {
+        message.id[0]: message.id[1]
+        for catalog in ja_catalogs().values()
+        for message in catalog
+        if isinstance(message.id, tuple)
+    }
+    catalog = japanese_catalog()
+    missing = sorted(text for text in extracted if text.strip() and text not in catalog)
+    assert not missing, "pybabel extract finds these, untranslated:\n" + "\n".join(missing)
+    not_plural = sorted(
+        text for text, plural in extracted.items() if plural and plurals.get(text) != plural
+    )
+    assert not not_plural, "used with a count, but no msgid_plural entry: " + ", ".join(not_plural)
+
+
+def test_no_japanese_entry_is_fuzzy_or_empty():
+    found = [
+        f"{name}:{message.lineno} {message.id!r}"
+        for name, catalog in ja_catalogs().items()
+        for message in catalog
+        if message.id
+        and (
+            message.fuzzy
+            or not all(message.string if isinstance(message.string, tuple) else [message.string])
+        )
+    ]
+    assert not found, (
+        "fuzzy or untranslated entries (translate them, drop the flag):\n" + "\n".join(found)
+    )
+
+
+def test_each_message_id_lives_in_one_catalog_only():
+    homes: dict[str, list[str]] = {}
+    for name, catalog in ja_catalogs().items():
+        for message in catalog:
+            if message.id:
+                msgid = message.id if isinstance(message.id, str) else message.id[0]
+                homes.setdefault(msgid, []).append(name)
+    shared = {msgid: names for msgid, names in homes.items() if len(names) > 1}
+    assert not shared, "\n".join(f"{msgid!r} in {', '.join(n)}" for msgid, n in shared.items())
+
+
+def test_a_count_reads_as_english_plural_and_one_japanese_form():
+    english, japanese = i18n.translator("en"), i18n.translator("ja")
+    assert english("%(count)s file", "%(count)s files", 1) == "1 file"
+    assert english("%(count)s file", "%(count)s files", 3) == "3 files"
+    assert english("%(count)s file", "%(count)s files", 0) == "0 files"
+    assert japanese("%(count)s file", "%(count)s files", 1) == "ファイル1件"
+    assert japanese("%(count)s file", "%(count)s files", 3) == "ファイル3件"
+
+
+def test_the_support_form_counts_its_files_in_both_languages(client):
+    path = client.app.url_path_for("open_case_page")
+    english = client.get(path, headers={"Accept-Language": "en"})
+    assert "Up to 3 files: JPEG, PNG or PDF" in english.text
+    japanese = client.get(path, headers={"Accept-Language": "ja"})
+    assert "添付できるファイルは3件まで" in japanese.text
 
 
 if __name__ == "__main__":

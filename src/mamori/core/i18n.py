@@ -21,27 +21,62 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "locales"
 @cache
 def _catalog(locale: str) -> dict[str, str]:
     # One catalog file per feature may sit beside messages.po (recovery.po, …): all are read.
-    found: dict[str, str] = {}
+    # A plural entry is kept under its singular id, with its forms (Japanese has one).
+    return {msgid: forms[0] for msgid, forms in _plural_catalog(locale).items()}
+
+
+@cache
+def _plural_catalog(locale: str) -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
     for path in sorted((CATALOG_DIR / locale / "LC_MESSAGES").glob("*.po")):
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=locale)
-        found.update(
-            (str(message.id), str(message.string))
-            for message in catalog
-            if message.id and message.string and not message.fuzzy
-        )
+        for message in catalog:
+            if not message.id or message.fuzzy:
+                continue
+            msgid = message.id if isinstance(message.id, str) else message.id[0]
+            string = message.string
+            forms = (string,) if isinstance(string, str) else tuple(string or ())
+            if forms and all(forms):
+                found[msgid] = tuple(str(form) for form in forms)
     return found
 
 
 def translator(locale: str) -> Callable[..., str]:
-    """gettext for `locale`; `%(name)s` placeholders are filled from keyword arguments."""
-    catalog = _catalog(locale) if locale != "en" else {}
+    """gettext for `locale`; `%(name)s` placeholders are filled from keyword arguments.
 
-    def gettext(message: str, **values: object) -> str:
-        text = catalog.get(message, message)
+    With a plural and a count, `_("%(count)s file", "%(count)s files", n)`, it is ngettext:
+    English picks by the count, Japanese has one form for every count, and `%(count)s` is
+    the count. Three arguments and no more: that is how `pybabel extract` (babel.cfg) tells
+    a plural from a message."""
+    catalog = _plural_catalog(locale) if locale != "en" else {}
+    plural_form = Locale.parse(locale).plural_form
+
+    def gettext(
+        message: str, plural: str | None = None, count: int | None = None, /, **values: object
+    ) -> str:
+        if plural is not None and count is not None:
+            values.setdefault("count", count)
+        english = message if plural is None or count is None else _english(message, plural, count)
+        forms = catalog.get(message)
+        if forms is None:
+            text = english
+        elif plural is None or count is None or len(forms) == 1:
+            text = forms[0]
+        else:
+            index = PLURAL_INDEX.get(plural_form(count), 0)
+            text = forms[min(index, len(forms) - 1)]
         return text % values if values else text
 
     return gettext
+
+
+# The order of a catalog's msgstr[n] for the two-form languages (gettext's "n != 1").
+PLURAL_INDEX = {"one": 0, "other": 1}
+
+
+def _english(singular: str, plural: str, count: int) -> str:
+    return singular if count == 1 else plural
 
 
 def negotiate(accept_language: str | None, default: str) -> str:
