@@ -144,4 +144,4 @@ def test_the_alerts_page_lists_each_alert_with_this_wasnt_me(client):
     assert "Your password was changed" in shown(alerts)
     assert alerts.text.count('href="/accounts/wasnt-me/') == 1
     japanese = shown(client.get(ALERTS, headers={"Accept-Language": "ja"}))
-    assert "パスワードが変更されました" in japanese and "自分ではない" in japanese
+    assert "パスワードが変更されました" in japanese and "心当たりがない" in japanese
