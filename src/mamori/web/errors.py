@@ -262,7 +262,9 @@ def _page_or(
     if not _wants_page(request):
         return answer
     heading, message = texts()
-    back = return_page(request) if request.method == "POST" else page_path(request, "home")
+    # Unavailable for a moment: the way on is the same page again.
+    retry = answer.status_code == 503
+    back = return_page(request) if retry or request.method == "POST" else page_path(request, "home")
     page = render(
         request,
         "error.html",
@@ -270,6 +272,7 @@ def _page_or(
         heading=heading,
         message=message,
         back=back,
+        retry=retry,
     )
     for name in ("retry-after", "allow"):
         if name in answer.headers:
