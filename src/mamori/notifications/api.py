@@ -97,7 +97,9 @@ def development_outbox(request: Request, db: Db, ctx: Ctx) -> Response:
     shown = [
         (entry, [message_parts(line) for line in entry.body.splitlines()]) for entry in entries
     ]
-    return render(request, "notifications/outbox.html", messages=shown)
+    # Not a page route (path_for knows only those): the view names the script's path.
+    script = str(request.app.url_path_for("development_outbox_script"))
+    return render(request, "notifications/outbox.html", messages=shown, script=script)
 
 
 OUTBOX_SCRIPT = """\
