@@ -34,7 +34,7 @@ def test_signing_up_on_the_page_lands_in_the_accounts_center_logged_in(client, c
     response = web_sign_up(client, "hana", PASSWORD, email="hana@example.com")
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/accounts/center"
+    assert response.headers["location"] == "/signup/confirm"  # the e-mail's code, or Later
     center = client.get("/accounts/center")
     assert "Logged in as hana" in center.text
     assert count(ctx, User) == 1
@@ -70,7 +70,7 @@ def test_signing_up_on_the_page_with_a_registered_e_mail_looks_like_any_sign_up(
     response = web_sign_up(client, "mallory", PASSWORD, email="hana@example.com")
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/accounts/center"
+    assert response.headers["location"] == "/signup/confirm"  # as for any typed e-mail
     assert client.get("/dev/outbox").json()[0]["to"] == "hana@example.com"
 
 

@@ -197,6 +197,15 @@ def remove_address(
     record_event(db, ctx.clock, f"contact.{kind}_removed", origin, user_id=user.id)
 
 
+def current_address(user: User, kind: Kind) -> str | None:
+    return _current(user, kind)
+
+
+def unconfirmed_kinds(user: User) -> list[Kind]:
+    """The addresses on the account still waiting to be confirmed: e-mail first."""
+    return [k for k in KINDS if _current(user, k) is not None and _confirmed_at(user, k) is None]
+
+
 def pending_address(db: Session, ctx: Context, user_id: int, kind: Kind) -> str | None:
     row = _pending(db, user_id, kind)
     return ctx.keyring.unseal(row.sealed_address, _seal_context(user_id, kind)) if row else None

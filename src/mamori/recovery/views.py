@@ -188,15 +188,26 @@ def enter_recovery_code(
     return redirect_to(request, _next_page(found))
 
 
+# The second proofs the chooser offers, each on a form of its own.
+WAYS = ("backup_code", "totp", "password")
+
+
+def _more_values(ctx: Context, found: service.RecoveryStatus, way: str | None) -> dict[str, Any]:
+    """The chooser (no way yet), or the one way chosen; with how long the password path
+    waits, from the settings."""
+    chosen = way if way in WAYS and way in found.next_proofs else None
+    return {"way": chosen, "holding_hours": ctx.settings.recovery_holding_hours}
+
+
 @router.get("/recovery/more")
-def more_page(request: Request, ctx: Ctx, db: Db) -> Response:
+def more_page(request: Request, ctx: Ctx, db: Db, way: str | None = None) -> Response:
     try:
         found = _status(request, db, ctx)
     except RecoveryExpired:
         return _start_over(request)
     if found.two_factor is None or found.ready:
         return redirect_to(request, _next_page(found))
-    return render(request, "recovery/more.html", status=found)
+    return render(request, "recovery/more.html", status=found, **_more_values(ctx, found, way))
 
 
 @router.post("/recovery/password", dependencies=[Depends(check_csrf)])
@@ -212,7 +223,7 @@ def prove_password(
     except RecoveryExpired:
         return _start_over(request)
     except MamoriError as error:
-        return _page_with_error(request, db, ctx, error)
+        return _page_with_error(request, db, ctx, error, way="password")
     return redirect_to(request, _next_page(found))
 
 
@@ -231,18 +242,23 @@ def prove_second_factor(
     except RecoveryExpired:
         return _start_over(request)
     except MamoriError as error:
-        return _page_with_error(request, db, ctx, error)
+        return _page_with_error(request, db, ctx, error, way=method)
     return redirect_to(request, _next_page(found))
 
 
-def _page_with_error(request: Request, db: Session, ctx: Context, error: MamoriError) -> Response:
-    """The page the person is on (the second proof, or the first), again, with the error."""
+def _page_with_error(
+    request: Request, db: Session, ctx: Context, error: MamoriError, way: str | None = None
+) -> Response:
+    """The page the person is on (the way of the second proof they chose, or the first
+    proof), again, with the error."""
     try:
-        proven = _status(request, db, ctx).two_factor is not None
+        found = _status(request, db, ctx)
     except RecoveryExpired:
         return _start_over(request)
-    template = "recovery/more.html" if proven else "recovery/options.html"
-    return _step_page(request, db, ctx, template, error)
+    if found.two_factor is None:
+        return _step_page(request, db, ctx, "recovery/options.html", error)
+    values = _more_values(ctx, found, way)
+    return _step_page(request, db, ctx, "recovery/more.html", error, **values)
 
 
 @router.get("/recovery/new-password")

@@ -24,7 +24,9 @@ from mamori.accounts.service import (
 )
 from mamori.audit.service import Origin, record_event
 from mamori.codes.service import mask_destination
+from mamori.contact_details import service as contact_details
 from mamori.core.db import kept_or_undone
+from mamori.core.errors import MamoriError
 from mamori.core.throttle import Policy
 from mamori.notifications.service import alert_user
 from mamori.security.ratings import rate_password
@@ -114,6 +116,22 @@ def sign_up(
     if phone:
         _tell_owner_of(db, ctx, origin, user, "phone", find_by_phone(db, phone))
     return user
+
+
+def send_confirmation_codes(db: Session, ctx: Context, origin: Origin, user: User) -> None:
+    """A code to each address typed at sign-up, at once: only a confirmed one can log in,
+    get alerts' codes or recover the account.
+
+    A refused send (throttled, undeliverable) keeps the new account: the next page offers
+    to send again, as every owner of the address would see it."""
+    for kind in contact_details.KINDS:
+        if contact_details.current_address(user, kind) is None:
+            continue
+        try:
+            with db.begin_nested():
+                contact_details.send_code_again(db, ctx, origin, user, kind)
+        except MamoriError:
+            continue
 
 
 @dataclass
