@@ -20,6 +20,7 @@ SECURITY = "/accounts/center/password-and-security"
 TEXT = {
     "en": {
         "signup": "Sign up",
+        "later": "Later",
         "checkup": "Security checkup",
         "at_risk": "Your account is at risk",
         "two_factor_off": "Two-factor authentication is off",
@@ -34,6 +35,7 @@ TEXT = {
     },
     "ja": {
         "signup": "登録する",
+        "later": "あとで",
         "checkup": "セキュリティチェック",
         "at_risk": "アカウントが危険な状態です",
         "two_factor_off": "二段階認証はオフです",
@@ -76,6 +78,8 @@ def sign_up(page: Page, server: Server, text: dict[str, str]) -> str:
     page.locator("#password").fill(PASSWORD)
     page.locator("#email").fill(f"{username}@example.com")
     page.get_by_role("button", name=text["signup"]).click()
+    expect(page).to_have_url(f"{server.url}/signup/confirm")
+    page.get_by_role("link", name=text["later"]).click()
     expect(page).to_have_url(f"{server.url}/accounts/center")
     return username
 
