@@ -47,7 +47,7 @@ def answer(response: httpx.Response) -> dict[str, Any]:
 def assert_alike(timing: Timing) -> None:
     seen = {repr(answer(r)) for r in timing.known_answers + timing.unknown_answers}
     assert len(seen) == 1, f"{timing.name}: answers differ: {seen}"
-    assert timing.alike, f"{timing.report()}: more than 10% apart in every round"
+    assert timing.alike, f"{timing.report()}: one kind slower by over 10% in every round"
 
 
 def test_login_with_a_known_or_an_unknown_e_mail_answers_alike(api: httpx.Client) -> None:
