@@ -49,17 +49,46 @@ def test_a_form_sent_empty_answers_a_page_not_json(client, path):
 
 
 def test_a_form_sent_empty_even_without_an_accept_header_is_a_page(client):
-    """Page routes answer pages whatever the client says it accepts."""
+    """Page routes answer pages whatever the client says it accepts: the same form again,
+    with what is missing said beside each field."""
     token = csrf_from(client.get("/login"))
 
     answer = client.post("/login", data={"csrf_token": token}, headers={"Accept-Language": "en"})
 
     assert answer.status_code == 422
     assert is_page(answer)
-    assert "Some of the form is missing or too long" in shown(answer)
-    assert "Nothing was changed" in shown(answer)
-    # The way back is the form the person came from.
-    assert 'href="/login"' in answer.text
+    assert "<h1>Log in</h1>" in answer.text
+    assert 'id="login-error" role="alert">Enter your username, e-mail or phone' in answer.text
+    assert 'id="password-error" role="alert">Enter your password.<' in answer.text
+    assert 'aria-describedby="login-error" aria-invalid="true"' in answer.text
+
+
+def test_what_was_typed_comes_back_and_the_message_is_in_japanese(client):
+    token = csrf_from(client.get("/recovery"))
+
+    answer = client.post(
+        "/recovery",
+        data={"csrf_token": token, "login": "x" * 300},
+        headers={"Accept-Language": "ja", "Referer": "http://localhost/recovery"},
+    )
+
+    assert answer.status_code == 422
+    assert "長すぎます。254文字以内で入力してください。" in shown(answer)
+    assert 'action="/recovery"' in answer.text
+
+
+def test_a_form_page_that_cannot_be_shown_again_falls_back_to_the_error_page(client):
+    token = csrf_from(client.get("/login"))
+
+    answer = client.post(
+        "/login",
+        data={"csrf_token": token},
+        headers={**PAGE, "Referer": "http://localhost/nowhere"},
+    )
+
+    assert answer.status_code == 422
+    assert is_page(answer)
+    assert "<h1>" in answer.text and "ログイン" in shown(answer)
 
 
 def test_a_page_that_crashes_says_so_in_words_and_changes_nothing(ctx, monkeypatch):
