@@ -53,7 +53,8 @@ def problems_on(page: Page, name: str) -> list[str]:
     small = page.evaluate(
         """() => [...document.querySelectorAll(
               'main button, main .button, main input:not([type=hidden]):not([type=radio]),'
-              + ' main select, main textarea, .menu a, .top button, .top .brand')]
+              + ' main select, main textarea, .menu a, .top button, .top .brand,'
+              + ' .footer-links a, .back a')]
             .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
             .map(e => (e.innerText || e.id || e.tagName).trim().slice(0, 40))"""
     )
