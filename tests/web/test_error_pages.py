@@ -77,18 +77,21 @@ def test_what_was_typed_comes_back_and_the_message_is_in_japanese(client):
     assert 'action="/recovery"' in answer.text
 
 
-def test_a_form_page_that_cannot_be_shown_again_falls_back_to_the_error_page(client):
+def test_a_referer_that_is_not_a_page_gives_the_forms_own_page(client):
+    """Only a page is shown again: never the API, a probe or the outbox's JSON."""
     token = csrf_from(client.get("/login"))
 
-    answer = client.post(
-        "/login",
-        data={"csrf_token": token},
-        headers={**PAGE, "Referer": "http://localhost/nowhere"},
-    )
+    for elsewhere in ("/nowhere", "/api/v1/me", "/dev/outbox", "/healthz"):
+        answer = client.post(
+            "/login",
+            data={"csrf_token": token},
+            headers={**PAGE, "Referer": f"http://localhost{elsewhere}"},
+        )
 
-    assert answer.status_code == 422
-    assert is_page(answer)
-    assert "<h1>" in answer.text and "ログイン" in shown(answer)
+        assert answer.status_code == 422
+        assert is_page(answer)
+        assert 'action="/login"' in answer.text
+        assert "パスワードを入力してください。" in shown(answer)
 
 
 def test_a_page_that_crashes_says_so_in_words_and_changes_nothing(ctx, monkeypatch):

@@ -104,6 +104,13 @@ def return_page(request: Request) -> str:
     return "/"
 
 
+def _is_page(request: Request, path: str) -> bool:
+    """A page route (app.state.pages) answers GET at `path`: not the API, not a probe."""
+    scope = {**request.scope, "method": "GET", "path": path}
+    pages = getattr(request.app.state, "pages", {}).values()
+    return any(route.matches(scope)[0] == Match.FULL for route in pages)
+
+
 def _serves_page(request: Request, path: str) -> bool:
     scope = {**request.scope, "method": "GET", "path": path}
     return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
@@ -215,7 +222,7 @@ async def _form_again(request: Request, exc: RequestValidationError) -> Response
 def _form_page(request: Request) -> str | None:
     referer = request.headers.get("referer", "")
     parts = urlsplit(referer)
-    if parts.netloc == request.url.netloc and parts.path and _serves_page(request, parts.path):
+    if parts.netloc == request.url.netloc and parts.path and _is_page(request, parts.path):
         return parts.path + (f"?{parts.query}" if parts.query else "")
     page = return_page(request)
     return page if page != "/" or request.url.path == "/" else None
@@ -258,7 +265,8 @@ async def _page_again(request: Request, target: str, state: dict[str, Any]) -> R
     except Exception:  # the page itself cannot be shown: the error page says why
         log.warning("form page %s could not be shown again", path, exc_info=True)
         return None
-    if sent.get("status") != 200:
+    headers = dict(sent.get("headers", []))
+    if sent.get("status") != 200 or not headers.get(b"content-type", b"").startswith(b"text/html"):
         return None
     page = Response(sent["body"], status_code=422)
     page.raw_headers = list(sent["headers"])
