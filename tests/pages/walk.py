@@ -26,9 +26,9 @@ CENTER = "/accounts/center"
 SECURITY = f"{CENTER}/password-and-security"
 TWO_FACTOR = f"{SECURITY}/two-factor"
 
-# GET routes that are not pages a person reads: files, scripts, and what only a link in a
-# message or another person's action opens (each still answers a page when opened bare,
-# which the walk checks as "a link that no longer works").
+# GET routes that are not pages a person reads. (Pages that only a link in a message or
+# another person's action opens are walked with a link that no longer works: the page
+# they answer then is checked, not the one the link would open.)
 NOT_PAGES = {
     "download_backup_codes": "a .txt file",
     "backup_codes_stylesheet": "a stylesheet",
@@ -36,7 +36,6 @@ NOT_PAGES = {
     "evidence_file": "a support case's uploaded file",
     "static": "static files",
     "home": "redirects to the login page or the Accounts Center",
-    "two_factor_turned_on": "shown once, after turning the app on (visited by the walk as such)",
 }
 
 

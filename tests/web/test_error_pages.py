@@ -110,3 +110,21 @@ def test_a_page_that_crashes_says_so_in_words_and_changes_nothing(ctx, monkeypat
     assert is_page(answer), answer.text[:500]
     assert "システムで問題が発生しました" in shown(answer)
     assert "secret detail" not in answer.text
+
+
+def test_an_error_the_form_route_does_not_catch_comes_back_on_the_same_page(client):
+    """An expired form (its CSRF token gone) is the login page again, saying so, with a
+    new token to send it with: not a separate error page."""
+    client.get("/login")
+
+    answer = client.post(
+        "/login",
+        data={"csrf_token": "x" * 43, "login": "hana", "password": "secret"},
+        headers={**PAGE, "Referer": "http://localhost/login"},
+    )
+
+    assert answer.status_code == 403
+    assert 'action="/login"' in answer.text
+    assert 'class="alert error" role="alert"' in answer.text
+    assert "このフォームの有効期限が切れました。" in shown(answer)
+    assert 'value="hana"' not in answer.text  # nothing typed is echoed from a refused form

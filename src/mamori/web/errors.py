@@ -29,6 +29,7 @@ from mamori.core.i18n import translator
 from mamori.web.templating import (
     TOO_LONG,
     error_text,
+    fields_of,
     missing_text,
     page_path,
     redirect_to,
@@ -146,6 +147,16 @@ def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bo
 
 
 async def _mamori_error(request: Request, exc: MamoriError) -> Response:
+    if request.method == "POST" and _wants_page(request):
+        # A form's error its route did not catch (a throttle, an expired form): the same
+        # page again with the message, beside the field it is about.
+        target = _form_page(request)
+        state = {"page_error": error_text(request, exc), "page_error_fields": fields_of(exc)}
+        again = await _page_again(request, target, state, exc.status) if target else None
+        if again is not None:
+            for name, value in exc.headers().items():
+                again.headers[name] = value
+            return again
     return _page_or(request, _mamori_problem(exc), lambda: (error_text(request, exc), ""))
 
 
@@ -228,7 +239,9 @@ def _form_page(request: Request) -> str | None:
     return page if page != "/" or request.url.path == "/" else None
 
 
-async def _page_again(request: Request, target: str, state: dict[str, Any]) -> Response | None:
+async def _page_again(
+    request: Request, target: str, state: dict[str, Any], status: int = 422
+) -> Response | None:
     """GET `target` inside this request, with `state` for the page; its answer with a 422,
     or None when it is not a page (a redirect: the form belongs to no page at that path)."""
     path, _, query = target.partition("?")
@@ -268,7 +281,7 @@ async def _page_again(request: Request, target: str, state: dict[str, Any]) -> R
     headers = dict(sent.get("headers", []))
     if sent.get("status") != 200 or not headers.get(b"content-type", b"").startswith(b"text/html"):
         return None
-    page = Response(sent["body"], status_code=422)
+    page = Response(sent["body"], status_code=status)
     page.raw_headers = list(sent["headers"])
     return page
 

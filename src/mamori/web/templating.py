@@ -145,7 +145,9 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
             # The form's fields report their own errors (templates/ui.html).
             "field_errors": getattr(state, "field_errors", {}),
             "form_values": getattr(state, "form_values", {}),
-            "error_fields": (),
+            # A named error a page route did not catch (web/errors.py shows the form again).
+            "error": getattr(state, "page_error", None),
+            "error_fields": getattr(state, "page_error_fields", ()),
             "placed": [],
             **values,
         },
