@@ -53,7 +53,7 @@ def take_screenshots(folder: Path) -> list[Path]:
                 page.screenshot(path=str(path), full_page=True)
                 written.append(path)
 
-            walk_every_page(context.new_page(), server.url, shoot)
+            walk_every_page(context.new_page(), server, shoot)
             context.close()
         chromium.close()
     return written

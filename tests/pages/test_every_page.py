@@ -114,7 +114,7 @@ def test_every_page_fits_is_accessible_and_answers_empty_forms_with_a_page(
             zones.append(page.locator("#sessions").inner_text())
 
     try:
-        seen = walk_every_page(page, walked_server.url, check)
+        seen = walk_every_page(page, walked_server, check)
     finally:
         context.close()
 
