@@ -83,7 +83,7 @@ def empty_forms_answer_pages(page: Page, name: str) -> list[str]:
     found = []
     for form in forms:
         values = form["hidden"]
-        headers = {"Referer": page.url, "Accept": "text/html"}
+        headers = {"Referer": page.url, "Accept": "text/html", "Accept-Language": "ja"}
         if form["multipart"]:
             answer = page.request.post(form["action"], multipart=values, headers=headers)
         else:
@@ -92,7 +92,7 @@ def empty_forms_answer_pages(page: Page, name: str) -> list[str]:
         text = answer.text()
         if not kind.startswith("text/html"):
             found.append(f"{name}: empty form to {form['action']} answered {kind}")
-        elif answer.status >= 500 or 'role="alert"' not in text:
+        elif answer.status >= 500 or 'role="alert"' not in text or 'lang="ja"' not in text:
             found.append(f"{name}: empty form to {form['action']} says nothing ({answer.status})")
     return found
 
@@ -107,11 +107,23 @@ def test_every_page_fits_is_accessible_and_answers_empty_forms_with_a_page(
     page = context.new_page()
     problems: list[str] = []
     zones: list[str] = []
+    said: dict[str, str] = {}
 
     def check(page: Page, name: str) -> None:
         problems.extend(problems_on(page, name))
         if name == "sessions_page":
             zones.append(page.locator("#sessions").inner_text())
+        if name == "login_page" and not said:
+            # The browser's own check, before anything is sent, and the server's answer
+            # to the same empty form: the same words.
+            page.locator("main button[type=submit]").click()
+            said["browser"] = page.locator("#login").evaluate("field => field.validationMessage")
+            answer = page.request.post(
+                page.url,
+                form={"csrf_token": page.locator("main [name=csrf_token]").input_value()},
+                headers={"Referer": page.url, "Accept-Language": "ja"},
+            )
+            said["server"] = answer.text()
 
     try:
         seen = walk_every_page(page, walked_server, check)
@@ -121,5 +133,8 @@ def test_every_page_fits_is_accessible_and_answers_empty_forms_with_a_page(
     assert problems == [], "\n".join(problems)
     # The browser's zone became the account's at login: times say 日本時間.
     assert zones and "(日本時間)" in zones[0]
+    missing_login = "ユーザーネーム、メールアドレスまたは電話番号を入力してください。"
+    assert said["browser"] == missing_login
+    assert f'id="login-error" role="alert">{missing_login}<' in said["server"]
     missing = page_routes() - set(seen) - set(NOT_PAGES)
     assert missing == set(), f"pages the walk does not reach: {sorted(missing)}"
