@@ -1,4 +1,5 @@
-"""Named tasks for a checkout: `nox -s lint`, `fix`, `test-fast`, `test`, `docs`, `bench`.
+"""Named tasks for a checkout: `nox -s lint`, `fix`, `test-fast`, `test`, `docs`,
+`screenshots`, `bench`.
 
 Every session runs the tools of the project's own `.venv` (README's test command makes it;
 a session makes it when it is missing), so nox adds no environment of its own and each
@@ -72,6 +73,15 @@ def docs(session: nox.Session) -> None:
         session.run(tool("mkdocs"), "serve", *session.posargs[1:], env=env, external=True)
     else:
         session.run(tool("mkdocs"), "build", "--strict", *session.posargs, env=env, external=True)
+
+
+@nox.session
+def screenshots(session: nox.Session) -> None:
+    """Every page in Japanese (390×844, Tokyo) and English (1280×800, London) as PNG files in
+    the folder given after `--` (default: screenshots/), for a reviewer to look through."""
+    ensure_venv(session)
+    folder = session.posargs[0] if session.posargs else "screenshots"
+    session.run(tool("python"), "-m", "tests.pages.screenshots", folder, external=True)
 
 
 @nox.session

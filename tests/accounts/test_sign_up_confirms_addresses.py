@@ -38,7 +38,9 @@ def test_a_wrong_code_says_so_on_the_same_page(client, ctx):
 
     assert answer.status_code >= 400
     assert "Confirm your e-mail address" in shown(answer)
-    assert 'class="alert error"' in answer.text
+    # Said beside the code field, which is marked as the one to fix.
+    assert 'class="field-error" id="code-error" role="alert"' in answer.text
+    assert 'aria-invalid="true"' in answer.text
     assert stored_user(ctx).email_confirmed_at is None
 
 

@@ -49,17 +49,49 @@ def test_a_form_sent_empty_answers_a_page_not_json(client, path):
 
 
 def test_a_form_sent_empty_even_without_an_accept_header_is_a_page(client):
-    """Page routes answer pages whatever the client says it accepts."""
+    """Page routes answer pages whatever the client says it accepts: the same form again,
+    with what is missing said beside each field."""
     token = csrf_from(client.get("/login"))
 
     answer = client.post("/login", data={"csrf_token": token}, headers={"Accept-Language": "en"})
 
     assert answer.status_code == 422
     assert is_page(answer)
-    assert "Some of the form is missing or too long" in shown(answer)
-    assert "Nothing was changed" in shown(answer)
-    # The way back is the form the person came from.
-    assert 'href="/login"' in answer.text
+    assert "<h1>Log in</h1>" in answer.text
+    assert 'id="login-error" role="alert">Enter your username, e-mail or phone' in answer.text
+    assert 'id="password-error" role="alert">Enter your password.<' in answer.text
+    assert 'aria-describedby="login-error" aria-invalid="true"' in answer.text
+
+
+def test_what_was_typed_comes_back_and_the_message_is_in_japanese(client):
+    token = csrf_from(client.get("/recovery"))
+
+    answer = client.post(
+        "/recovery",
+        data={"csrf_token": token, "login": "x" * 300},
+        headers={"Accept-Language": "ja", "Referer": "http://localhost/recovery"},
+    )
+
+    assert answer.status_code == 422
+    assert "長すぎます。254文字以内で入力してください。" in shown(answer)
+    assert 'action="/recovery"' in answer.text
+
+
+def test_a_referer_that_is_not_a_page_gives_the_forms_own_page(client):
+    """Only a page is shown again: never the API, a probe or the outbox's JSON."""
+    token = csrf_from(client.get("/login"))
+
+    for elsewhere in ("/nowhere", "/api/v1/me", "/dev/outbox", "/healthz"):
+        answer = client.post(
+            "/login",
+            data={"csrf_token": token},
+            headers={**PAGE, "Referer": f"http://localhost{elsewhere}"},
+        )
+
+        assert answer.status_code == 422
+        assert is_page(answer)
+        assert 'action="/login"' in answer.text
+        assert "パスワードを入力してください。" in shown(answer)
 
 
 def test_a_page_that_crashes_says_so_in_words_and_changes_nothing(ctx, monkeypatch):
@@ -78,3 +110,21 @@ def test_a_page_that_crashes_says_so_in_words_and_changes_nothing(ctx, monkeypat
     assert is_page(answer), answer.text[:500]
     assert "システムで問題が発生しました" in shown(answer)
     assert "secret detail" not in answer.text
+
+
+def test_an_error_the_form_route_does_not_catch_comes_back_on_the_same_page(client):
+    """An expired form (its CSRF token gone) is the login page again, saying so, with a
+    new token to send it with: not a separate error page."""
+    client.get("/login")
+
+    answer = client.post(
+        "/login",
+        data={"csrf_token": "x" * 43, "login": "hana", "password": "secret"},
+        headers={**PAGE, "Referer": "http://localhost/login"},
+    )
+
+    assert answer.status_code == 403
+    assert 'action="/login"' in answer.text
+    assert 'class="alert error" role="alert"' in answer.text
+    assert "このフォームの有効期限が切れました。" in shown(answer)
+    assert 'value="hana"' not in answer.text  # nothing typed is echoed from a refused form

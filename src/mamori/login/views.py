@@ -164,11 +164,16 @@ def _challenge_values(
 def _wait_text(request: Request, seconds: int) -> str:
     _ = translator(request_locale(request))
     if seconds < 60:
-        return _("You can get a new code in %(seconds)s seconds.", seconds=seconds)
-    minutes = -(-seconds // 60)
-    if minutes == 1:
-        return _("You can get a new code in 1 minute.")
-    return _("You can get a new code in %(minutes)s minutes.", minutes=minutes)
+        return _(
+            "You can get a new code in %(count)s second.",
+            "You can get a new code in %(count)s seconds.",
+            seconds,
+        )
+    return _(
+        "You can get a new code in %(count)s minute.",
+        "You can get a new code in %(count)s minutes.",
+        -(-seconds // 60),
+    )
 
 
 @router.get("/login/two-factor")
@@ -227,11 +232,16 @@ def _challenge_error(
 def _try_again_text(request: Request, seconds: int) -> str:
     _ = translator(request_locale(request))
     if seconds < 60:
-        return _("Too many tries: try again in %(seconds)s seconds.", seconds=seconds)
-    minutes = -(-seconds // 60)
-    if minutes == 1:
-        return _("Too many tries: try again in 1 minute.")
-    return _("Too many tries: try again in %(minutes)s minutes.", minutes=minutes)
+        return _(
+            "Too many tries: try again in %(count)s second.",
+            "Too many tries: try again in %(count)s seconds.",
+            seconds,
+        )
+    return _(
+        "Too many tries: try again in %(count)s minute.",
+        "Too many tries: try again in %(count)s minutes.",
+        -(-seconds // 60),
+    )
 
 
 @router.get("/login/two-factor/methods")

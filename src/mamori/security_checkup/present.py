@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from mamori.security.present import Gettext
 from mamori.security_checkup.service import Finding
@@ -21,7 +22,9 @@ def finding_view(finding: Finding, _: Gettext) -> FindingView:
     return FindingView(
         code=finding.code,
         status=finding.status,
-        title=_(finding.title, **finding.values),
+        title=_(finding.title, finding.plural, cast(int, finding.values["count"]), **finding.values)
+        if finding.plural
+        else _(finding.title, **finding.values),
         fix=_(finding.fix) if finding.fix else None,
         fix_url=finding.fix_url,
     )

@@ -47,6 +47,8 @@ class Finding:
     fix: str | None = None
     fix_url: str | None = None
     values: dict[str, object] = field(default_factory=dict)
+    # With a count in `values`: the English plural of `title` (ngettext).
+    plural: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,10 +106,11 @@ def check_backup_codes(db: Session, ctx: Context, account: Account) -> Finding |
         return Finding(
             "backup_codes_low",
             "warning",
-            "Only %(count)s backup codes left",
+            "Only %(count)s backup code left",
             "Get new backup codes",
             BACKUP_CODES_PAGE,
             {"count": left},
+            plural="Only %(count)s backup codes left",
         )
     return Finding("backup_codes", "ok", "%(count)s backup codes left", values={"count": left})
 

@@ -208,6 +208,8 @@ def _recovery_page(
     except RecoveryExpired as expired:
         return _message(request, expired, "start_page")
     values = {"vouches": vouches, "asked": asked, "maximum": service.MAXIMUM, **values}
+    if missing := values.pop("missing", None):
+        return render(request, RECOVERING, 422, error=missing, error_fields=("username",), **values)
     if error is not None:
         return render_with_error(request, RECOVERING, error, **values)
     return render(request, RECOVERING, **values)
@@ -227,9 +229,13 @@ def ask(
     username: list[str] = Form(default_factory=list),
 ) -> Response:
     typed = _typed(username)[: service.MAX_NAMES]
+    if not typed:
+        # Nothing typed: said beside the first field, as any form's missing field is.
+        _ = translator(request_locale(request))
+        missing = _("Enter the username of at least one trusted contact.")
+        return _recovery_page(request, db, ctx, missing=missing)
     try:
-        if typed:
-            service.ask_trusted_contacts(db, ctx, origin, recovery_token(request), typed)
+        service.ask_trusted_contacts(db, ctx, origin, recovery_token(request), typed)
     except RecoveryExpired as error:
         return _message(request, error, "start_page")
     except MamoriError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +26,16 @@ from mamori.core.errors import (
     document_problems,
 )
 from mamori.core.i18n import translator
-from mamori.web.templating import error_text, page_path, redirect_to, render, request_locale
+from mamori.web.templating import (
+    TOO_LONG,
+    error_text,
+    fields_of,
+    missing_text,
+    page_path,
+    redirect_to,
+    render,
+    request_locale,
+)
 
 log = logging.getLogger("mamori")
 
@@ -95,6 +105,13 @@ def return_page(request: Request) -> str:
     return "/"
 
 
+def _is_page(request: Request, path: str) -> bool:
+    """A page route (app.state.pages) answers GET at `path`: not the API, not a probe."""
+    scope = {**request.scope, "method": "GET", "path": path}
+    pages = getattr(request.app.state, "pages", {}).values()
+    return any(route.matches(scope)[0] == Match.FULL for route in pages)
+
+
 def _serves_page(request: Request, path: str) -> bool:
     scope = {**request.scope, "method": "GET", "path": path}
     return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
@@ -130,6 +147,16 @@ def install_error_handlers(app: FastAPI, unauthenticated: Callable[[Request], bo
 
 
 async def _mamori_error(request: Request, exc: MamoriError) -> Response:
+    if request.method == "POST" and _wants_page(request):
+        # A form's error its route did not catch (a throttle, an expired form): the same
+        # page again with the message, beside the field it is about.
+        target = _form_page(request)
+        state = {"page_error": error_text(request, exc), "page_error_fields": fields_of(exc)}
+        again = await _page_again(request, target, state, exc.status) if target else None
+        if again is not None:
+            for name, value in exc.headers().items():
+                again.headers[name] = value
+            return again
     return _page_or(request, _mamori_problem(exc), lambda: (error_text(request, exc), ""))
 
 
@@ -160,7 +187,103 @@ async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         "The request is not valid",
         errors=_validation_errors(exc),
     )
+    if request.method == "POST" and _wants_page(request):
+        again = await _form_again(request, exc)
+        if again is not None:
+            return again
     return _page_or(request, answer, lambda: _texts(request, 422))
+
+
+# Never sent back into the page: a secret, or the token the page makes anew.
+NOT_REFILLED = ("password", "current_password", "new_password", "code", "csrf_token")
+
+
+async def _form_again(request: Request, exc: RequestValidationError) -> Response | None:
+    """A form a browser sent that does not parse (a field missing or too long): the page
+    that shows it, again, with the message beside each field, in the person's language,
+    and what they typed. The page is the one the form was sent from (its Referer, when it
+    is one of ours), else the page for the form's own address (`return_page`). Pages
+    answer GET the same every time (the language switch relies on it), so asking the app
+    for that page again shows the person the same step with the same state. None: no
+    such page (the error page then says what to do)."""
+    _ = translator(request_locale(request))
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        location = error.get("loc", ())
+        if len(location) != 2 or location[0] != "body":
+            return None
+        name = str(location[1])
+        if error["type"] == "string_too_long":
+            limit = (error.get("ctx") or {}).get("max_length", 0)
+            errors.setdefault(name, _(TOO_LONG, max=limit))
+        else:
+            errors.setdefault(name, missing_text(_, name))
+    body = exc.body
+    typed = {
+        name: value
+        for name, value in (body.items() if hasattr(body, "items") else ())
+        if isinstance(value, str) and name not in NOT_REFILLED and len(value) <= 254
+    }
+    target = _form_page(request)
+    if target is None:
+        return None
+    return await _page_again(request, target, {"field_errors": errors, "form_values": typed})
+
+
+def _form_page(request: Request) -> str | None:
+    referer = request.headers.get("referer", "")
+    parts = urlsplit(referer)
+    if parts.netloc == request.url.netloc and parts.path and _is_page(request, parts.path):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    page = return_page(request)
+    return page if page != "/" or request.url.path == "/" else None
+
+
+async def _page_again(
+    request: Request, target: str, state: dict[str, Any], status: int = 422
+) -> Response | None:
+    """GET `target` inside this request, with `state` for the page; its answer with a 422,
+    or None when it is not a page (a redirect: the form belongs to no page at that path)."""
+    path, _, query = target.partition("?")
+    scope = {
+        key: value
+        for key, value in request.scope.items()
+        if key not in ("route", "endpoint", "path_params", "router", "fastapi_astack")
+    }
+    scope.update(
+        method="GET",
+        path=path,
+        raw_path=path.encode(),
+        query_string=query.encode(),
+        headers=[
+            (name, value)
+            for name, value in request.scope["headers"]
+            if name not in (b"content-type", b"content-length")
+        ],
+        state={**request.scope.get("state", {}), **state},
+    )
+    sent: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            sent["status"], sent["headers"] = message["status"], message.get("headers", [])
+        elif message["type"] == "http.response.body":
+            sent["body"] += message.get("body", b"")
+
+    try:
+        await request.app.router(scope, receive, send)
+    except Exception:  # the page itself cannot be shown: the error page says why
+        log.warning("form page %s could not be shown again", path, exc_info=True)
+        return None
+    headers = dict(sent.get("headers", []))
+    if sent.get("status") != 200 or not headers.get(b"content-type", b"").startswith(b"text/html"):
+        return None
+    page = Response(sent["body"], status_code=status)
+    page.raw_headers = list(sent["headers"])
+    return page
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> Response:

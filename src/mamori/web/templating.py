@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -101,20 +101,56 @@ def check_csrf(request: Request, csrf_token: str = Form("", max_length=limits.MA
         raise CsrfFailed()
 
 
+# What a required field left empty says, by the field's name (gettext ids), the same from
+# the browser's own check (ui.html's data-missing) and from the server (web/errors.py);
+# any other field says FILL_IN, one too long TOO_LONG.
+MISSING = {
+    "login": "Enter your username, e-mail or phone number.",
+    "password": "Enter your password.",
+    "current_password": "Enter your password.",
+    "new_password": "Enter a new password.",
+    "code": "Enter the code.",
+    "username": "Enter a username.",
+    "email": "Enter an e-mail address.",
+    "contact_email": "Enter an e-mail address.",
+    "address": "Fill in this field.",
+    "phone": "Enter a phone number.",
+    "what_happened": "Tell us what happened.",
+}
+FILL_IN = "Fill in this field."
+TOO_LONG = "This is too long: at most %(max)s characters."
+
+
+def missing_text(_: Callable[..., str], name: str) -> str:
+    return _(MISSING.get(name, FILL_IN))
+
+
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     locale = request_locale(request)
     zone = viewer_zone(request, locale)
     environment: Environment = request.app.state.templates
     page = environment.get_template(template)
+    state = request.state
+    _ = translator(locale)
     html = page.render(
         request=request,
-        _=translator(locale),
+        _=_,
+        missing_text=lambda name: missing_text(_, name),
         lang=locale,
         csrf_token=csrf_token(request),
         when=lambda moment: format_moment(moment, locale, zone),
         phone_number=format_phone,
         path_for=lambda name, **params: page_path(request, name, **params),
-        **values,
+        **{
+            # The form's fields report their own errors (templates/ui.html).
+            "field_errors": getattr(state, "field_errors", {}),
+            "form_values": getattr(state, "form_values", {}),
+            # A named error a page route did not catch (web/errors.py shows the form again).
+            "error": getattr(state, "page_error", None),
+            "error_fields": getattr(state, "page_error_fields", ()),
+            "placed": [],
+            **values,
+        },
     )
     response = HTMLResponse(html, status_code=status_code)
     response.headers["cache-control"] = "no-store"
@@ -142,8 +178,60 @@ def render_with_error(
     if isinstance(error, NotAuthenticated | ReauthenticationRequired):
         raise error
     return render(
-        request, template, status_code=error.status, error=error_text(request, error), **values
+        request,
+        template,
+        status_code=error.status,
+        error=error_text(request, error),
+        error_fields=fields_of(error),
+        **values,
     )
+
+
+# Which field an error is about, by its code: the first of these names on the page shows
+# the message beside itself (templates/ui.html); a page without any shows it at the top.
+ERROR_FIELDS: dict[str, tuple[str, ...]] = {
+    "invalid_code": ("code",),
+    "code_already_used": ("code",),
+    "clock_out_of_sync": ("code",),
+    "code_expired": ("code",),
+    "invalid_credentials": ("password", "current_password"),
+    "weak_password": ("new_password", "password"),
+    "password_reused": ("new_password", "password"),
+    "username_taken": ("username",),
+    "username_reserved": ("username",),
+    "invalid_username": ("username",),
+    "invalid_email": ("email", "address", "contact_email"),
+    "invalid_phone": ("phone", "address"),
+    "address_in_use": ("address", "email", "phone"),
+    "unknown_time_zone": ("time_zone",),
+    "invalid_login": ("login",),
+    "invalid_description": ("what_happened",),
+    "too_many_files": ("evidence",),
+    "evidence_too_large": ("evidence",),
+    "evidence_type_not_allowed": ("evidence",),
+    "invalid_evidence": ("evidence",),
+    "invalid_note": ("note", "reason"),
+    "trusted_contact_code_expired": ("code",),
+    **dict.fromkeys(
+        (
+            "too_few_trusted_contacts",
+            "too_many_trusted_contacts",
+            "duplicate_username",
+            "unknown_username",
+            "cannot_choose_yourself",
+            "contact_declined",
+        ),
+        ("username",),
+    ),
+}
+# A password refused for what it is ("password_too_short", "password_too_common", …).
+PASSWORD_FIELDS = ("new_password", "password")
+
+
+def fields_of(error: MamoriError) -> tuple[str, ...]:
+    if error.code in ERROR_FIELDS:
+        return ERROR_FIELDS[error.code]
+    return PASSWORD_FIELDS if error.code.startswith(("password_too", "password_invalid")) else ()
 
 
 def pages_by_name(routers: Iterable[APIRouter]) -> dict[str, BaseRoute]:

@@ -14,7 +14,9 @@ for (const note of document.querySelectorAll("[data-countdown]")) {
       button.disabled = false;
       return;
     }
-    note.textContent = note.dataset.seconds.replace("{s}", String(left));
+    // English says "1 second", "2 seconds"; the page gives both forms.
+    note.textContent =
+      left === 1 ? note.dataset.second : note.dataset.seconds.replace("{s}", String(left));
     setTimeout(tick, 1000);
   };
   setTimeout(tick, 1000);

@@ -21,3 +21,17 @@ try {
 } catch (error) {
   // An old browser without Intl: the server's default for the language stays.
 }
+
+// The browser's own check of a required field says what the server would say of it
+// (the field's data-missing, the same message in the person's language).
+document.addEventListener(
+  "invalid",
+  (event) => {
+    const field = event.target;
+    if (field.dataset?.missing && field.validity.valueMissing) {
+      field.setCustomValidity(field.dataset.missing);
+    }
+  },
+  true,
+);
+document.addEventListener("input", (event) => event.target.setCustomValidity?.(""), true);
