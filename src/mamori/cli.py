@@ -33,6 +33,7 @@ from mamori.notifications.service import messages
 from mamori.notifications.service import retry_message as requeue
 from mamori.observability.logs import logging_config
 from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
+from mamori.oidc import cli as oidc_cli
 from mamori.recovery.cli import commands as recovery_commands
 from mamori.sessions.service import end_other_sessions
 from mamori.settings import Settings
@@ -47,6 +48,8 @@ outbox = typer.Typer(
 )
 app.add_typer(outbox, name="outbox")
 app.add_typer(support_cli.support, name="support")
+app.add_typer(oidc_cli.clients, name="clients")
+app.add_typer(oidc_cli.keys, name="keys")
 users.command("grant-operator")(support_cli.grant_operator)
 users.command("revoke-operator")(support_cli.revoke_operator)
 
