@@ -32,6 +32,8 @@ from mamori.observability import api as observability_api
 from mamori.observability.logs import stamp_records_with_the_request_id
 from mamori.observability.metrics import count_committed_audit_events
 from mamori.observability.middleware import RequestObservation
+from mamori.oidc import api as oidc_api
+from mamori.oidc import views as oidc_views
 from mamori.recovery import api as recovery_api
 from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
@@ -74,6 +76,7 @@ API_ROUTERS = (
     contact_details_api.router,
     trusted_contacts_api.router,
     support_api.router,
+    oidc_api.router,
     observability_api.router,
 )
 # Pages are linked to by name (templating.page_path), so each name is one page's.
@@ -93,6 +96,7 @@ PAGE_ROUTERS = (
     contact_details_views.router,
     trusted_contacts_views.router,
     support_views.router,
+    oidc_views.router,
 )
 
 

@@ -16,6 +16,7 @@ from mamori.audit.service import Origin, recent_events, record_event
 from mamori.backup_codes.service import remaining_codes
 from mamori.bootstrap import context_from_environment, prepare_storage
 from mamori.core.clock import SystemClock
+from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
 from mamori.core.deployment import (
     THROTTLE_STORE,
@@ -34,6 +35,7 @@ from mamori.notifications.service import retry_message as requeue
 from mamori.observability.logs import logging_config
 from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 from mamori.oidc import cli as oidc_cli
+from mamori.oidc.keys import ensure_signing_keys
 from mamori.recovery.cli import commands as recovery_commands
 from mamori.sessions.service import end_other_sessions
 from mamori.settings import Settings
@@ -83,6 +85,11 @@ def serve(
     database = prepare_storage(settings)
     try:
         _agree_on_throttle_store(database, settings)
+        # OpenID Connect's signing keys are made on first start, sealed under the keyring.
+        with database.session() as db:
+            ensure_signing_keys(
+                db, settings, load_or_create_keyring(settings.resolved_secrets_file), SystemClock()
+            )
     finally:
         database.engine.dispose()
     typer.echo(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.crypto import new_token, same_secret, token_digest
-from mamori.oidc.errors import ClientNotFound, InvalidClientSettings, OAuthError
+from mamori.oidc.errors import ClientNotFound, InvalidClientSettings, refused
 from mamori.oidc.models import OidcClient
 
 MAX_NAME = 100
@@ -70,6 +70,17 @@ def redirect_uri_matches(registered: list[str], asked: str) -> bool:
             and known.query == parts.query
             and not parts.fragment
         ):
+            return True
+    return False
+
+
+def same_origin_as_registered(client: OidcClient, uri: str) -> bool:
+    asked = urlsplit(uri)
+    if asked.fragment or not asked.scheme:
+        return False
+    for registered in client.redirect_uri_list:
+        known = urlsplit(registered)
+        if (known.scheme, known.netloc) == (asked.scheme, asked.netloc):
             return True
     return False
 
@@ -165,11 +176,11 @@ def authenticate_client(
     one by its client_id alone."""
     client = active_client(db, client_id or "")
     if client is None:
-        raise OAuthError("invalid_client", "Unknown or disabled client", 401)
+        raise refused("invalid_client", "Unknown or disabled client", 401)
     if client.secret_digest is None:
         if client_secret:
-            raise OAuthError("invalid_client", "A public client has no secret", 401)
+            raise refused("invalid_client", "A public client has no secret", 401)
         return client
     if not client_secret or not same_secret(token_digest(client_secret), client.secret_digest):
-        raise OAuthError("invalid_client", "Client authentication failed", 401)
+        raise refused("invalid_client", "Client authentication failed", 401)
     return client

@@ -57,3 +57,9 @@ class OAuthError(MamoriError):
         self.error = error
         self.description = description
         self.status = status
+
+
+def refused(error: str, description: str, status: int = 400) -> OAuthError:
+    """The refusal an app receives: `error` is RFC 6749's code, `description` for its
+    developer (English, as OAuth libraries show it; a person never reads it)."""
+    return OAuthError(error, description, status)

@@ -94,6 +94,8 @@ def _published(db: Session, ctx: Context) -> list[SigningKey]:
 
 def published_key_set(db: Session, ctx: Context) -> KeySetSerialization:
     """The JWKS: public halves of the next, current and recently retired keys."""
+    if not db.scalar(select(SigningKey.id).limit(1)):
+        ensure_signing_keys(db, ctx.settings, ctx.keyring, ctx.clock)
     keys = [_private_key(ctx.keyring, row).as_dict(private=False) for row in _published(db, ctx)]
     return {"keys": keys}
 
