@@ -34,6 +34,7 @@ from mamori.observability.metrics import count_committed_audit_events
 from mamori.observability.middleware import RequestObservation
 from mamori.oidc import api as oidc_api
 from mamori.oidc import views as oidc_views
+from mamori.oidc.backchannel import queue_backchannel_logouts
 from mamori.recovery import api as recovery_api
 from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
@@ -150,7 +151,8 @@ def create_app(
 def _delivery_worker(ctx: Context) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = DeliveryWorker(ctx)
+        # Apps are told of ended sessions through the same outbox (back-channel logout).
+        worker = DeliveryWorker(ctx, before_each_round=(queue_backchannel_logouts,))
         worker.start()
         try:
             yield

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -173,3 +175,37 @@ def verified(http: TestClient, token: str, typ: str | None = None) -> dict[str, 
     if typ is not None:
         assert decoded.header["typ"] == typ
     return dict(decoded.claims)
+
+
+class AppBackend:
+    """A local HTTP server standing in for an app's back-channel logout endpoint: it keeps
+    every logout token POSTed to it, and answers with `status` (200 unless a test says)."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.status = 200
+        backend = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                form = parse_qs(self.rfile.read(length).decode())
+                backend.tokens.extend(form.get("logout_token", []))
+                self.send_response(backend.status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}/backchannel-logout"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> AppBackend:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

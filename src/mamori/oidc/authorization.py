@@ -356,6 +356,7 @@ def _issue_code(
             scope=p.scope,
             nonce=p.nonce,
             code_challenge=p.code_challenge,
+            credential_generation=session.user.credential_generation,
             created_at=now,
             expires_at=now + timedelta(seconds=CODE_SECONDS),
         )

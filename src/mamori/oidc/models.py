@@ -98,6 +98,10 @@ class AuthorizationCode(Base):
     scope: Mapped[str] = mapped_column(String(200))
     nonce: Mapped[str | None] = mapped_column(String(512), nullable=True)
     code_challenge: Mapped[str] = mapped_column(String(128))
+    # The account's credential generation when the code was issued: if it has moved on
+    # when the session ends (password change, recovery, "This wasn't me", disable), every
+    # session of the person ended, and the back-channel logout names the person (`sub`).
+    credential_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -118,6 +118,7 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(length=200), nullable=False),
         sa.Column("nonce", sa.String(length=512), nullable=True),
         sa.Column("code_challenge", sa.String(length=128), nullable=False),
+        sa.Column("credential_generation", sa.Integer(), server_default="0", nullable=False),
         sa.Column("created_at", mamori.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", mamori.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", mamori.core.db.UTCDateTime(timezone=True), nullable=True),
