@@ -132,3 +132,15 @@ def test_a_person_already_logged_in_goes_straight_back_to_a_first_party_app(clie
     claims = verified(client, token["id_token"])
     assert claims["amr"] == ["pwd"] and claims["acr"] == "urn:mamori:acr:password"
     assert PASSWORD not in back
+
+
+def test_the_consent_page_speaks_the_persons_language(client, ctx):
+    sign_up(client, "sora", email="sora@example.com")
+    app = register(ctx, "写真")
+    client.headers["accept-language"] = "ja"
+    sent = client.get(start(oauth_client(client, app)).url, follow_redirects=False)
+    consent = client.get(log_in_on_page(client, sent, login="sora").headers["location"])
+    text = html.unescape(consent.text)
+    assert "写真にmamoriアカウントの利用を許可しますか？" in text
+    assert "メールアドレス" in text
+    assert ">許可する<" in text and ">キャンセル<" in text

@@ -51,6 +51,7 @@ __all__ = [
     "LOG_IN_AGAIN",
     "Next",
     "Pending",
+    "app_name",
     "authenticate_client",
     "cancel",
     "check_client_and_redirect",
@@ -170,3 +171,8 @@ def logout_return(
         return None
     query = {"state": state} if state else {}
     return LogoutReturn(client.name, redirect_with(post_logout_redirect_uri, query))
+
+
+def app_name(db: Session, client_id: str) -> str | None:
+    client = active_client(db, client_id)
+    return client.name if client else None

@@ -186,23 +186,27 @@ def _issue(
             )
         )
     db.flush()
-    _touch_consent(db, ctx, client, user.id)
+    _touch_consent(db, ctx, client, user.id, scope)
     return Issued(access_token, id_token, refresh_token, int(access_life.total_seconds()), scope)
 
 
-def _touch_consent(db: Session, ctx: Context, client: OidcClient, user_id: int) -> None:
-    """ "Apps and websites" shows when each app last used the person's sign-in."""
+def _touch_consent(db: Session, ctx: Context, client: OidcClient, user_id: int, scope: str) -> None:
+    """ "Apps and websites" shows when each app last used the person's sign-in. A
+    first-party app is listed too, though no consent page asked."""
     now = ctx.clock.now()
     consent = db.scalar(
         select(OidcConsent).where(
             OidcConsent.user_id == user_id, OidcConsent.client_pk == client.id
         )
     )
-    if consent is None:  # a first-party app: no page asked, but the person sees it listed
-        scope = "openid"
-        db.add(OidcConsent(user_id=user_id, client_pk=client.id, scope=scope, granted_at=now))
-        consent = None
-    elif consent.removed_at is None:
+    if consent is None:
+        consent = OidcConsent(user_id=user_id, client_pk=client.id, scope=scope, granted_at=now)
+        db.add(consent)
+    elif client.first_party:
+        if consent.removed_at is not None:
+            consent.removed_at, consent.granted_at, consent.scope = None, now, ""
+        consent.scope = " ".join(sorted(set(consent.scope.split()) | set(scope.split())))
+    if consent.removed_at is None:
         consent.last_used_at = now
     db.flush()
 

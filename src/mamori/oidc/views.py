@@ -11,7 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 from mamori.audit.service import Origin
 from mamori.context import Context
 from mamori.oidc import service
+from mamori.oidc.apps import app_let_in, apps_let_in
+from mamori.oidc.apps import remove_app as remove_app_now
 from mamori.oidc.errors import OAuthError
+from mamori.oidc.service import SCOPE_TEXTS
 from mamori.sessions.http import SESSION_COOKIE, clear_session_cookie
 from mamori.sessions.service import end_session as end_session_now
 from mamori.sessions.service import find_session
@@ -196,3 +199,33 @@ def confirm_end_session(
     )
     clear_session_cookie(request, response)
     return response
+
+
+APPS = "/accounts/center/apps-and-websites"
+
+
+@router.get(APPS)
+def apps_page(request: Request, me: PageAccount, removed: str = "") -> Response:
+    """Accounts Center → Apps and websites: what each app can see, when it last used it."""
+    apps = apps_let_in(me.db, me.user_id)
+    return render(
+        request,
+        "oidc/apps.html",
+        apps=apps,
+        scope_texts=SCOPE_TEXTS,
+        removed=service.app_name(me.db, removed[: limits.MAX_TOKEN]) if removed else None,
+    )
+
+
+@router.get(APPS + "/{client_id}/remove")
+def remove_app_page(request: Request, me: PageAccount, client_id: str) -> Response:
+    """Asks first: what removing the app does."""
+    app = app_let_in(me.db, me.user_id, client_id[: limits.MAX_TOKEN])
+    return render(request, "oidc/remove_app.html", app=app)
+
+
+@router.post(APPS + "/{client_id}/remove", dependencies=[Depends(check_csrf)])
+def remove_app(request: Request, me: PageAccount, client_id: str) -> Response:
+    app = app_let_in(me.db, me.user_id, client_id[: limits.MAX_TOKEN])
+    remove_app_now(me.db, me.ctx, me.origin, me.user_id, app.client_id)
+    return redirect_to(request, "apps_page", query={"removed": app.client_id})
