@@ -16,7 +16,7 @@ from mamori.notifications.delivery import deliver_pending
 from mamori.notifications.models import OutboxMessage
 from mamori.oidc.backchannel import EVENT, queue_backchannel_logouts
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
-from tests.core.helpers import app_client, csrf_from, events, shown
+from tests.core.helpers import app_client, csrf_from, events, run_cli, shown
 from tests.oidc.helpers import (
     ISSUER,
     App,
@@ -29,6 +29,7 @@ from tests.oidc.helpers import (
 from tests.oidc.test_refusals import exchange, signed_in_code
 from tests.security.helpers import wasnt_me_link
 from tests.security.test_wasnt_me import confirm
+from tests.support.helpers import write_secrets
 
 TOKEN_URL = f"{ISSUER}/oauth/token"
 MAIL = "sora@example.com"
@@ -184,3 +185,15 @@ def test_a_password_change_ends_the_apps_tokens_of_other_sessions(client, ctx, s
     )
     assert changed.status_code == 204
     assert_tokens_dead(client, app, oauth, tokens)
+
+
+def test_an_operator_disabling_the_account_logs_it_out_of_every_app(
+    client, ctx, backend, signed_in
+):
+    app, oauth, tokens = signed_in
+    write_secrets(ctx)
+    assert run_cli(ctx, "users", "disable", "sora").exit_code == 0
+    assert_tokens_dead(client, app, oauth, tokens)
+    tell_apps(ctx)
+    [token] = backend.tokens
+    assert "sid" not in logout_claims(client, token, app)

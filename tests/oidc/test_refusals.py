@@ -13,10 +13,19 @@ from authlib.integrations.base_client.errors import OAuthError as ClientError
 from authlib.integrations.httpx_client import OAuth2Client
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import text
 
 from mamori.oidc.models import OidcToken
-from tests.conftest import sign_up
-from tests.core.helpers import app_client, csrf_from, events, run_cli, shown, with_settings
+from tests.conftest import PASSWORD, sign_up
+from tests.core.helpers import (
+    app_client,
+    csrf_from,
+    events,
+    run_cli,
+    shown,
+    web_log_in,
+    with_settings,
+)
 from tests.oidc.helpers import (
     ISSUER,
     App,
@@ -27,11 +36,13 @@ from tests.oidc.helpers import (
     log_in_on_page,
     oauth_client,
     register,
+    second_step,
     start,
     to_app,
     verified,
 )
 from tests.support.helpers import write_secrets
+from tests.two_factor.helpers import app_code, user_with_app
 
 TOKEN_URL = f"{ISSUER}/oauth/token"
 
@@ -324,3 +335,41 @@ def test_of_two_exchanges_of_one_code_at_once_one_gets_tokens(client, ctx, sora)
     with ctx.database.session() as db:
         live = db.query(OidcToken).filter(OidcToken.revoked_at.is_(None)).count()
     assert live == 0  # the reuse revoked what the one success gave
+
+
+def test_prompt_login_asks_for_a_fresh_login_even_right_after_one(client, ctx, sora):
+    app = register(ctx, first_party=True)
+    oauth = oauth_client(client, app)
+    signed_in_code(client, oauth, app)
+    page = client.get(start(oauth, prompt="login").url, follow_redirects=False)
+    assert page.status_code == 200 and "asks you to prove it's you again" in shown(page)
+
+
+def test_an_app_asking_for_two_factor_sends_a_password_only_session_to_log_in_again(
+    client, ctx, clock
+):
+    _, secret, _ = user_with_app(client, clock)
+    client.cookies.clear()
+    logged_in = web_log_in(client, "hana", PASSWORD)
+    second_step(client, logged_in, "totp", app_code(secret, clock))
+    clock.advance(seconds=30)
+    # As if this session was logged in with the password before two-factor was turned on.
+    with ctx.database.session() as db:
+        db.execute(text("UPDATE login_sessions SET amr = 'pwd'"))
+    app = register(ctx, first_party=True)
+    oauth = oauth_client(client, app)
+    started = start(oauth, acr_values="urn:mamori:acr:two-factor")
+    page = client.get(started.url, follow_redirects=False)
+    assert "asks you to prove it's you again" in shown(page)
+    request_token = re.search(r'name="request" value="([^"]+)"', page.text)
+    assert request_token
+    to_login = client.post(
+        "/oauth/authorize/log-in-again",
+        data={"csrf_token": csrf_from(page), "request": request_token.group(1)},
+        follow_redirects=False,
+    )
+    after_password = log_in_on_page(client, to_login, login="hana")
+    after_code = second_step(client, after_password, "totp", app_code(secret, clock))
+    back = to_app(client, after_code, app.redirect_uri)
+    claims = verified(client, exchange(oauth, started, back)["id_token"])
+    assert claims["acr"] == "urn:mamori:acr:two-factor"

@@ -148,7 +148,13 @@ def check_parameters(query: Mapping[str, str], redirect_uri: str) -> Parameters:
     )
 
 
-def save_request(db: Session, ctx: Context, client: OidcClient, parameters: Parameters) -> str:
+def save_request(
+    db: Session,
+    ctx: Context,
+    client: OidcClient,
+    parameters: Parameters,
+    session: LoginSession | None,
+) -> str:
     """Kept while the person logs in; the browser carries its token in the continue link."""
     token = new_token()
     now = ctx.clock.now()
@@ -157,6 +163,7 @@ def save_request(db: Session, ctx: Context, client: OidcClient, parameters: Para
             request_digest=token_digest(token),
             client_pk=client.id,
             parameters=json.dumps(asdict(parameters)),
+            session_at_request=session.id if session else None,
             created_at=now,
             expires_at=now + timedelta(minutes=REQUEST_MINUTES),
         )
@@ -202,7 +209,10 @@ def acr_of(session: LoginSession) -> str:
 def _fresh(ctx: Context, pending: Pending, session: LoginSession) -> bool:
     """Has the person proven it's them recently enough for this request?"""
     p = pending.parameters
-    logged_in_since = session.created_at >= pending.row.created_at
+    logged_in_since = (
+        session.id != pending.row.session_at_request
+        and session.created_at >= pending.row.created_at
+    )
     if "login" in p.prompt and not logged_in_since:
         return False
     if p.max_age is not None and not logged_in_since:

@@ -77,6 +77,9 @@ class AuthorizationRequest(Base):
     client_pk: Mapped[int] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"))
     # The validated parameters (redirect_uri, scope, state, nonce, PKCE, prompt…), as JSON.
     parameters: Mapped[str] = mapped_column(Text)
+    # The browser's session when the app asked (None: not logged in): `prompt=login` and
+    # `max_age` are met only by a login made after that.
+    session_at_request: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

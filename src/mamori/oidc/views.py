@@ -89,7 +89,7 @@ def authorize(
         state = query.get("state")
         url = service.error_redirect(ctx, redirect_uri, error, state[:1024] if state else None)
         return RedirectResponse(url, status_code=303)
-    token = service.save_request(db, ctx, client, parameters)
+    token = service.save_request(db, ctx, client, parameters, viewer.session if viewer else None)
     pending = service.open_request(db, ctx, token)
     return _answer(request, db, ctx, origin, pending, viewer, straight=True)
 

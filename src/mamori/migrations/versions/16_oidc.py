@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("request_digest", sa.String(length=64), nullable=False),
         sa.Column("client_pk", sa.Integer(), nullable=False),
         sa.Column("parameters", sa.Text(), nullable=False),
+        sa.Column("session_at_request", sa.Integer(), nullable=True),
         sa.Column("created_at", mamori.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", mamori.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("completed_at", mamori.core.db.UTCDateTime(timezone=True), nullable=True),
