@@ -115,3 +115,24 @@ def test_rs256_keys_when_the_operator_chooses_them(ctx):
         tokens = exchange(oauth, started, back)
     assert {key["kty"] for key in keys} == {"RSA"}
     assert jwt.decode(tokens["id_token"], key_set(http)).header["alg"] == "RS256"
+
+
+def test_a_single_page_app_may_call_the_app_endpoints_from_its_own_origin(client):
+    origin = {"origin": "https://spa.example"}
+    preflight = client.options(
+        "/oauth/userinfo",
+        headers={
+            **origin,
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "authorization",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "Authorization" in preflight.headers["access-control-allow-headers"]
+    refused = client.post("/oauth/token", data={"grant_type": "x"}, headers=origin)
+    assert refused.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in refused.headers
+    assert client.get("/oauth/jwks", headers=origin).headers["access-control-allow-origin"] == "*"
+    # mamori's own pages stay closed to other origins.
+    assert "access-control-allow-origin" not in client.get("/login", headers=origin).headers

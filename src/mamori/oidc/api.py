@@ -20,11 +20,45 @@ from mamori.web.deps import Ctx, RequestOrigin
 
 router = APIRouter(include_in_schema=False)
 MAX_FIELD = 4096
-NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+# A single-page app (a public client) calls these from the browser, from its own origin.
+# No cookie is read or set here (the app proves itself by its code, verifier or token),
+# so any origin may read the answers.
+CROSS_ORIGIN = {"access-control-allow-origin": "*"}
+NO_STORE = {"cache-control": "no-store", "pragma": "no-cache", **CROSS_ORIGIN}
+APP_PATHS = (
+    "/.well-known/openid-configuration",
+    "/oauth/jwks",
+    "/oauth/token",
+    "/oauth/userinfo",
+    "/oauth/revoke",
+)
 
 
 def _json(body: dict[str, Any], status: int = 200, **headers: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={**NO_STORE, **headers})
+
+
+def _preflight() -> Response:
+    """CORS preflight (a browser asks before sending `Authorization` cross-origin)."""
+    return Response(
+        status_code=204,
+        headers={
+            **CROSS_ORIGIN,
+            "access-control-allow-methods": "GET, POST",
+            "access-control-allow-headers": "Authorization, Content-Type",
+            "access-control-max-age": "600",
+        },
+    )
+
+
+for _app_path in APP_PATHS:
+    router.add_api_route(
+        _app_path,
+        _preflight,
+        methods=["OPTIONS"],
+        include_in_schema=False,
+        name=f"preflight{_app_path}",
+    )
 
 
 def _oauth_error(error: OAuthError, *, basic: bool = False) -> JSONResponse:
@@ -74,13 +108,13 @@ def openid_configuration(request: Request, db: Db, ctx: Ctx) -> Response:
         "end_session_endpoint": "end_session",
     }
     paths = {key: _path(request, name) for key, name in endpoints.items()}
-    return JSONResponse(service.discovery(db, ctx, paths))
+    return JSONResponse(service.discovery(db, ctx, paths), headers=CROSS_ORIGIN)
 
 
 @router.get("/oauth/jwks")
 def jwks(db: Db, ctx: Ctx) -> Response:
     """The public keys: apps fetch them to check ID and access tokens on their own."""
-    return JSONResponse(dict(service.published_key_set(db, ctx)))
+    return JSONResponse(dict(service.published_key_set(db, ctx)), headers=CROSS_ORIGIN)
 
 
 @router.post("/oauth/token")
