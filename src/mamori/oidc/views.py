@@ -10,18 +10,35 @@ from fastapi.responses import RedirectResponse, Response
 
 from mamori.audit.service import Origin
 from mamori.context import Context
+from mamori.core.i18n import translator
 from mamori.oidc import service
 from mamori.oidc.apps import app_let_in, apps_let_in
 from mamori.oidc.apps import remove_app as remove_app_now
+from mamori.oidc.clients import disable_client, list_clients
 from mamori.oidc.errors import OAuthError
 from mamori.oidc.service import SCOPE_TEXTS
 from mamori.sessions.http import SESSION_COOKIE, clear_session_cookie
 from mamori.sessions.service import end_session as end_session_now
 from mamori.sessions.service import find_session
-from mamori.sessions.signed_in import Db, PageAccount, PageViewer, SignedIn
+from mamori.sessions.signed_in import (
+    Db,
+    PageAccount,
+    PageViewer,
+    RecentlyConfirmedPageAccount,
+    SignedIn,
+)
+from mamori.support.errors import NotAnOperator
+from mamori.support.service import require_operator
 from mamori.web import limits
 from mamori.web.deps import Ctx, RequestOrigin
-from mamori.web.templating import check_csrf, cookie_name, page_path, redirect_to, render
+from mamori.web.templating import (
+    check_csrf,
+    cookie_name,
+    page_path,
+    redirect_to,
+    render,
+    request_locale,
+)
 
 router = APIRouter(include_in_schema=False)
 AUTHORIZE = "/oauth/authorize"
@@ -229,3 +246,41 @@ def remove_app(request: Request, me: PageAccount, client_id: str) -> Response:
     app = app_let_in(me.db, me.user_id, client_id[: limits.MAX_TOKEN])
     remove_app_now(me.db, me.ctx, me.origin, me.user_id, app.client_id)
     return redirect_to(request, "apps_page", query={"removed": app.client_id})
+
+
+OPERATOR_APPS = "/operator/apps"
+
+
+def _operators_only(request: Request) -> Response:
+    _ = translator(request_locale(request))
+    return render(
+        request,
+        "message.html",
+        status_code=NotAnOperator.status,
+        heading=_("This page is for operators only"),
+        message=_("Only operators can see the apps registered with mamori."),
+        back=page_path(request, "accounts_center"),
+    )
+
+
+@router.get(OPERATOR_APPS)
+def operator_apps_page(request: Request, me: PageAccount) -> Response:
+    """The operator's view of `mamori clients list`: every app, never a secret."""
+    try:
+        require_operator(me.db, me.user)
+    except NotAnOperator:
+        return _operators_only(request)
+    return render(request, "oidc/operator_apps.html", clients=list_clients(me.db))
+
+
+@router.post(OPERATOR_APPS + "/{client_id}/disable", dependencies=[Depends(check_csrf)])
+def operator_disable_app(
+    request: Request, me: RecentlyConfirmedPageAccount, client_id: str
+) -> Response:
+    """Turn an app off: it can sign no one in, and its tokens stop working."""
+    try:
+        require_operator(me.db, me.user)
+    except NotAnOperator:
+        return _operators_only(request)
+    disable_client(me.db, me.ctx, me.origin, client_id[: limits.MAX_TOKEN])
+    return redirect_to(request, "operator_apps_page")
