@@ -105,6 +105,7 @@ def test_an_unknown_or_disabled_app_is_told_to_the_person(client, ctx):
         ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
         ({"code_challenge_method": "plain"}, "invalid_request"),
         ({"response_type": "token"}, "unsupported_response_type"),
+        ({"response_type": None}, "invalid_request"),
         ({"scope": "profile"}, "invalid_scope"),
     ],
 )
@@ -128,6 +129,13 @@ def test_a_request_without_s256_pkce_or_openid_goes_back_to_the_app_as_an_error(
         "state": "s-1",
         "iss": ISSUER,
     }
+
+
+def test_a_parameter_sent_twice_is_refused(client, ctx):
+    app = register(ctx)
+    started = start(oauth_client(client, app), state="s-2")
+    target = location(client.get(started.url + "&scope=openid", follow_redirects=False))
+    assert answer(target)["error"] == "invalid_request" and answer(target)["state"] == "s-2"
 
 
 def test_a_wrong_or_missing_code_verifier_is_refused(client, ctx, sora):

@@ -109,6 +109,8 @@ def check_parameters(query: Mapping[str, str], redirect_uri: str) -> Parameters:
     """Everything else; a fault raises OAuthError, which goes back to the app."""
     if query.get("request") or query.get("request_uri"):
         raise refused("request_not_supported", "Request objects are not supported")
+    if not query.get("response_type"):
+        raise refused("invalid_request", "response_type is missing")
     if query.get("response_type") != "code":
         raise refused("unsupported_response_type", "Only response_type=code is supported")
     if query.get("response_mode") not in (None, "", "query"):

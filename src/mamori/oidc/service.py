@@ -33,6 +33,7 @@ from mamori.oidc.authorization import (
     save_request,
 )
 from mamori.oidc.clients import active_client, authenticate_client, same_origin_as_registered
+from mamori.oidc.errors import refused
 from mamori.oidc.keys import published_key_set
 from mamori.oidc.tokens import (
     audience_of_id_token,
@@ -65,6 +66,7 @@ __all__ = [
     "open_request",
     "published_key_set",
     "refresh",
+    "refused",
     "revoke",
     "save_request",
     "scopes_shown",

@@ -100,7 +100,10 @@ def authorize(
     # An unknown app or a redirect URI it did not register: told to the person (an
     # error page), never sent to an address nobody vouched for.
     client, redirect_uri = service.check_client_and_redirect(db, query)
+    names = [name for name, _ in request.query_params.multi_items()]
     try:
+        if len(names) != len(set(names)):  # RFC 6749 §3.1: none may be sent twice
+            raise service.refused("invalid_request", "A parameter was sent more than once")
         parameters = service.check_parameters(query, redirect_uri)
     except OAuthError as error:
         state = query.get("state")
