@@ -381,3 +381,22 @@ def test_an_app_asking_for_two_factor_sends_a_password_only_session_to_log_in_ag
     back = to_app(client, after_code, app.redirect_uri)
     claims = verified(client, exchange(oauth, started, back)["id_token"])
     assert claims["acr"] == "urn:mamori:acr:two-factor"
+
+
+@pytest.mark.both_databases
+def test_of_refreshes_sent_at_once_one_gets_tokens_and_the_reuse_ends_the_family(client, ctx, sora):
+    app = register(ctx, first_party=True)
+    oauth = oauth_client(client, app)
+    tokens = exchange(oauth, *signed_in_code(client, oauth, app))
+    fields = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+
+    def one(_: int) -> int:
+        answered = client.post("/oauth/token", data=fields, auth=(app.client_id, app.client_secret))
+        return int(answered.status_code)
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(one, range(8)))
+    assert statuses.count(200) == 1 and statuses.count(400) == 7
+    with ctx.database.session() as db:
+        live = db.query(OidcToken).filter(OidcToken.revoked_at.is_(None)).count()
+    assert live == 0
