@@ -35,6 +35,7 @@ from mamori.observability.middleware import RequestObservation
 from mamori.oidc import api as oidc_api
 from mamori.oidc import views as oidc_views
 from mamori.oidc.backchannel import queue_backchannel_logouts
+from mamori.oidc.housekeeping import forget_expired
 from mamori.recovery import api as recovery_api
 from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
@@ -152,7 +153,7 @@ def _delivery_worker(ctx: Context) -> Callable[[FastAPI], AbstractAsyncContextMa
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Apps are told of ended sessions through the same outbox (back-channel logout).
-        worker = DeliveryWorker(ctx, before_each_round=(queue_backchannel_logouts,))
+        worker = DeliveryWorker(ctx, before_each_round=(queue_backchannel_logouts, forget_expired))
         worker.start()
         try:
             yield

@@ -36,6 +36,7 @@ from mamori.observability.logs import logging_config
 from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 from mamori.oidc import cli as oidc_cli
 from mamori.oidc.backchannel import queue_backchannel_logouts
+from mamori.oidc.housekeeping import forget_expired
 from mamori.oidc.keys import ensure_signing_keys
 from mamori.recovery.cli import commands as recovery_commands
 from mamori.sessions.service import end_other_sessions
@@ -378,11 +379,13 @@ def deliver_messages(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many")] = 100,
 ) -> None:
     """Send what is due now, once (for cron, when MAMORI_DELIVERY_WORKER=false); apps are
-    first told of sessions that ended (back-channel logout)."""
+    first told of sessions that ended (back-channel logout), and what OpenID Connect no
+    longer needs is deleted."""
 
     ctx = context_from_environment(Settings())
     try:
         queue_backchannel_logouts(ctx, limit)
+        forget_expired(ctx)
         counts = deliver_pending(ctx, limit)
     finally:
         ctx.database.engine.dispose()

@@ -15,8 +15,10 @@ from joserfc import jwt
 from mamori.notifications.delivery import deliver_pending
 from mamori.notifications.models import OutboxMessage
 from mamori.oidc.backchannel import EVENT, queue_backchannel_logouts
+from mamori.oidc.housekeeping import forget_expired
+from mamori.oidc.models import AuthorizationRequest, OidcToken
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
-from tests.core.helpers import app_client, csrf_from, events, run_cli, shown
+from tests.core.helpers import app_client, count, csrf_from, events, run_cli, shown
 from tests.oidc.helpers import (
     ISSUER,
     App,
@@ -197,3 +199,15 @@ def test_an_operator_disabling_the_account_logs_it_out_of_every_app(
     tell_apps(ctx)
     [token] = backend.tokens
     assert "sid" not in logout_claims(client, token, app)
+
+
+def test_what_the_provider_no_longer_needs_is_deleted_a_day_after_it_expired(
+    client, ctx, clock, signed_in
+):
+    assert count(ctx, OidcToken) == 2 and count(ctx, AuthorizationRequest) == 1
+    clock.advance(days=2)
+    assert forget_expired(ctx) == 2  # the request and the access token
+    assert count(ctx, AuthorizationRequest) == 0 and count(ctx, OidcToken) == 1
+    clock.advance(days=40)  # past the session's end: its refresh token goes too
+    forget_expired(ctx)
+    assert count(ctx, OidcToken) == 0
