@@ -32,6 +32,10 @@ from mamori.observability import api as observability_api
 from mamori.observability.logs import stamp_records_with_the_request_id
 from mamori.observability.metrics import count_committed_audit_events
 from mamori.observability.middleware import RequestObservation
+from mamori.oidc import api as oidc_api
+from mamori.oidc import views as oidc_views
+from mamori.oidc.backchannel import queue_backchannel_logouts
+from mamori.oidc.housekeeping import forget_expired
 from mamori.recovery import api as recovery_api
 from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
@@ -74,6 +78,7 @@ API_ROUTERS = (
     contact_details_api.router,
     trusted_contacts_api.router,
     support_api.router,
+    oidc_api.router,
     observability_api.router,
 )
 # Pages are linked to by name (templating.page_path), so each name is one page's.
@@ -93,6 +98,7 @@ PAGE_ROUTERS = (
     contact_details_views.router,
     trusted_contacts_views.router,
     support_views.router,
+    oidc_views.router,
 )
 
 
@@ -146,7 +152,8 @@ def create_app(
 def _delivery_worker(ctx: Context) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = DeliveryWorker(ctx)
+        # Apps are told of ended sessions through the same outbox (back-channel logout).
+        worker = DeliveryWorker(ctx, before_each_round=(queue_backchannel_logouts, forget_expired))
         worker.start()
         try:
             yield

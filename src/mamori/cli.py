@@ -16,6 +16,7 @@ from mamori.audit.service import Origin, recent_events, record_event
 from mamori.backup_codes.service import remaining_codes
 from mamori.bootstrap import context_from_environment, prepare_storage
 from mamori.core.clock import SystemClock
+from mamori.core.crypto import load_or_create_keyring
 from mamori.core.db import Database
 from mamori.core.deployment import (
     THROTTLE_STORE,
@@ -33,6 +34,10 @@ from mamori.notifications.service import messages
 from mamori.notifications.service import retry_message as requeue
 from mamori.observability.logs import logging_config
 from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
+from mamori.oidc import cli as oidc_cli
+from mamori.oidc.backchannel import queue_backchannel_logouts
+from mamori.oidc.housekeeping import forget_expired
+from mamori.oidc.keys import ensure_signing_keys
 from mamori.recovery.cli import commands as recovery_commands
 from mamori.sessions.service import end_other_sessions
 from mamori.settings import Settings
@@ -47,6 +52,8 @@ outbox = typer.Typer(
 )
 app.add_typer(outbox, name="outbox")
 app.add_typer(support_cli.support, name="support")
+app.add_typer(oidc_cli.clients, name="clients")
+app.add_typer(oidc_cli.keys, name="keys")
 users.command("grant-operator")(support_cli.grant_operator)
 users.command("revoke-operator")(support_cli.revoke_operator)
 
@@ -80,6 +87,11 @@ def serve(
     database = prepare_storage(settings)
     try:
         _agree_on_throttle_store(database, settings)
+        # OpenID Connect's signing keys are made on first start, sealed under the keyring.
+        with database.session() as db:
+            ensure_signing_keys(
+                db, settings, load_or_create_keyring(settings.resolved_secrets_file), SystemClock()
+            )
     finally:
         database.engine.dispose()
     typer.echo(
@@ -366,10 +378,14 @@ def retry_message(message_id: Annotated[int, typer.Argument(metavar="ID")]) -> N
 def deliver_messages(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many")] = 100,
 ) -> None:
-    """Send what is due now, once (for cron, when MAMORI_DELIVERY_WORKER=false)."""
+    """Send what is due now, once (for cron, when MAMORI_DELIVERY_WORKER=false); apps are
+    first told of sessions that ended (back-channel logout), and what OpenID Connect no
+    longer needs is deleted."""
 
     ctx = context_from_environment(Settings())
     try:
+        queue_backchannel_logouts(ctx, limit)
+        forget_expired(ctx)
         counts = deliver_pending(ctx, limit)
     finally:
         ctx.database.engine.dispose()

@@ -11,6 +11,16 @@ from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
 from mamori.notifications.quotas import SendQuotaRow
+from mamori.oidc.models import (
+    AuthorizationCode,
+    AuthorizationRequest,
+    BackchannelLogout,
+    OidcClient,
+    OidcConsent,
+    OidcSubject,
+    OidcToken,
+    SigningKey,
+)
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.security.models import DisownedEvent, SecurityState
 from mamori.sessions.models import LoginSession
@@ -22,6 +32,9 @@ from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
 __all__ = [
     "AuditEvent",
     "Authenticator",
+    "AuthorizationCode",
+    "AuthorizationRequest",
+    "BackchannelLogout",
     "BackupCode",
     "BackupCodeSet",
     "Base",
@@ -29,6 +42,10 @@ __all__ = [
     "DisownedEvent",
     "LoginChallenge",
     "LoginSession",
+    "OidcClient",
+    "OidcConsent",
+    "OidcSubject",
+    "OidcToken",
     "Operator",
     "OutboxMessage",
     "PendingContactChange",
@@ -38,6 +55,7 @@ __all__ = [
     "SecurityCode",
     "SecurityState",
     "SendQuotaRow",
+    "SigningKey",
     "SupportCase",
     "SupportEvidence",
     "ThrottleCounter",

@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     support_cases_per_account_day: int = Field(default=3, ge=1)
     support_cases_per_contact_day: int = Field(default=3, ge=1)
 
+    # OpenID Connect provider (oidc/): how long what an app gets lives, which algorithm
+    # signs it, and how many token requests one app may make a minute.
+    oidc_access_token_minutes: int = Field(default=5, ge=1, le=60)
+    oidc_id_token_minutes: int = Field(default=10, ge=1, le=60)
+    oidc_signing_alg: Literal["ES256", "RS256"] = "ES256"
+    oidc_token_requests_per_client_minute: int = Field(default=600, ge=1)
+
     # Operations (README "Operations"). /metrics answers only with this bearer token;
     # without one it is off in production and open in development.
     metrics_token: str | None = Field(default=None, min_length=16)

@@ -21,11 +21,13 @@ def form_expired(response) -> None:
 
 
 def form_actions(client) -> list[str]:
-    """Every POST route that is not the JSON API: the targets of HTML forms."""
+    """Every POST page route: the targets of HTML forms. (Not the JSON API, nor the
+    OpenID Connect endpoints apps call with their own credentials, such as /oauth/token.)"""
+    pages = {getattr(route, "path", "") for route in client.app.state.pages.values()}
     return sorted(
         r.path
         for r in routes(client.app)
-        if "POST" in r.methods and not r.path.startswith("/api/") and "{" not in r.path
+        if "POST" in r.methods and r.path in pages and "{" not in r.path
     )
 
 

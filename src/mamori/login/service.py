@@ -20,7 +20,7 @@ from mamori.login.errors import InvalidCredentials
 from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
 from mamori.recovery import service as recovery
-from mamori.second_factors.methods import METHOD_NAMES, Attempt, Method
+from mamori.second_factors.methods import AMR_VALUES, METHOD_NAMES, Attempt, Method
 from mamori.security import service as security
 from mamori.security.ratings import rate_password_at_login
 from mamori.sessions.reauthentication import session_and_user
@@ -304,7 +304,8 @@ def verify_second_factor(
         _someone_has_the_password(db, ctx, challenge, proof, error)
         raise
     _complete_challenge(db, ctx, challenge, user)
-    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind)
+    amr = f"pwd {AMR_VALUES[proven.method]} mfa"
+    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind, amr)
     record_event(
         db,
         ctx.clock,

@@ -166,11 +166,37 @@ class TwilioSmsChannel:
         return str(answer.get("sid") or "")[:255]
 
 
+def post_logout_token(settings: Settings, *, to: str, logout_token: str) -> str:
+    """Back-Channel Logout 1.0 §2.5: a form POST of `logout_token`; the app answers 200
+    (or 204). Anything else is retried like any failed hand-over."""
+    try:
+        response = httpx.post(
+            to,
+            data={"logout_token": logout_token},
+            headers={"Accept": "application/json"},
+            timeout=settings.delivery_timeout_seconds,
+            follow_redirects=False,
+            verify=_tls_context(),
+        )
+    except httpx.HTTPError as exc:
+        raise ChannelError(f"logout {type(exc).__name__}") from exc
+    if response.status_code not in (200, 204):
+        raise ChannelError(f"logout endpoint answered {response.status_code}")
+    return ""
+
+
 NO_CHANNEL = "no channel configured"
 
 
+# An app's back-channel logout endpoint (OpenID Back-Channel Logout 1.0): `to` is its URI,
+# the body its logout token. Every app registered with one is a way out of its own.
+BACKCHANNEL_LOGOUT = "logout"
+
+
 def channel_configured(settings: Settings, channel: str) -> bool:
-    """Whether this server has a way out for `channel` ("email" or "sms")."""
+    """Whether this server has a way out for `channel` ("email", "sms" or "logout")."""
+    if channel == BACKCHANNEL_LOGOUT:
+        return True
     return bool(settings.smtp_host if channel == "email" else settings.sms_provider_url)
 
 
@@ -180,6 +206,8 @@ def hand_over(
     """Give one message to its channel; returns the channel's reference for it.
 
     Raises ChannelError, also when the channel is not (or only half) configured."""
+    if channel == BACKCHANNEL_LOGOUT:
+        return post_logout_token(settings, to=to, logout_token=body)
     if channel == "email":
         smtp = SmtpChannel.from_settings(settings)
         if smtp is None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -321,9 +322,17 @@ class DeliveryWorker:
     """`mamori serve`'s background thread: delivers what is due, then waits for the next
     queued message or MAMORI_DELIVERY_POLL_SECONDS, whichever comes first."""
 
-    def __init__(self, ctx: Context, batch: int = 20) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        batch: int = 20,
+        before_each_round: Sequence[Callable[[Context], object]] = (),
+    ) -> None:
+        """`before_each_round`: what queues messages by looking rather than being told
+        (the apps to tell of ended sessions, oidc/backchannel.py), run before each round."""
         self._ctx = ctx
         self._batch = batch
+        self._before_each_round = tuple(before_each_round)
         self._stopping = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="mamori-delivery-worker", daemon=True
@@ -343,6 +352,8 @@ class DeliveryWorker:
         while not self._stopping.is_set():
             _queued.clear()
             try:
+                for queue_more in self._before_each_round:
+                    queue_more(self._ctx)
                 counts = deliver_pending(self._ctx, self._batch)
             except Exception:  # the database may be away for a while; the worker stays
                 log.exception("the delivery worker could not read the outbox; trying again")

@@ -417,8 +417,35 @@ def alert_template(subject: str) -> str:
 
 
 def outbox(db: Session, limit: int = 100) -> list[OutboxMessage]:
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    """What reached people (e-mail and SMS), newest first; not what went to apps."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.channel.in_(("email", "sms")))
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
     return list(db.scalars(query))
+
+
+def queue_for_app(
+    db: Session, ctx: Context, *, channel: str, to: str, subject: str, body: str, kind: str
+) -> OutboxMessage:
+    """A message to an app rather than a person (a back-channel logout token): delivered
+    by the worker, retried like an alert, kept sealed (only the worker reads `body`)."""
+    message = OutboxMessage(
+        created_at=ctx.clock.now(),
+        channel=channel,
+        to=to,
+        subject=subject,
+        body=REDACTED,
+        kind=kind,
+        template=kind,
+    )
+    db.add(message)
+    db.flush()
+    _seal_for_worker(ctx, message, body)
+    _queue(db, ctx, message)
+    return message
 
 
 def messages(db: Session, *, status: str | None = None, limit: int = 50) -> list[OutboxMessage]:

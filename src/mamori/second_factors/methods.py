@@ -44,6 +44,16 @@ METHOD_NAMES: dict[str, str] = {
 }
 
 
+# How each method counts in OpenID Connect's `amr` (RFC 8176): a code from an app or a
+# backup-code list is a one-time password; e-mail has no value of its own there.
+AMR_VALUES: dict[str, str] = {
+    Method.TOTP: "otp",
+    Method.SMS: "sms",
+    Method.EMAIL: "otp",
+    Method.BACKUP_CODE: "otp",
+}
+
+
 @dataclass(frozen=True)
 class Attempt:
     """Who proves a second factor, from where, and what a sent code belongs to."""

@@ -33,6 +33,9 @@ class LoginSession(Base):
     # Keyed digest of the device that logged in (a browser's device cookie, or an API
     # client's browser and system), per account: how a new device is told from a known one.
     device_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # How the login that made this session was proven, as RFC 8176 values ("pwd otp mfa"),
+    # for OpenID Connect's `amr` and `acr`. None: before mamori kept it (counts as "pwd").
+    amr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # After "This wasn't me": this session may only set a new password.
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()

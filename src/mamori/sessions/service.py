@@ -39,8 +39,11 @@ def start_session(
     origin: Origin,
     user_id: int,
     kind: str,
+    amr: str = "pwd",
 ) -> NewSession:
-    """A fresh token after every authentication step; the session counts as just reauthenticated."""
+    """A fresh token after every authentication step; the session counts as just reauthenticated.
+
+    `amr`: how the login was proven, as RFC 8176 values ("pwd", "pwd otp mfa")."""
     now = clock.now()
     token = new_token()
     user = db.get(User, user_id)
@@ -57,6 +60,7 @@ def start_session(
         reauthenticated_stamp=credential_stamp(user),
         ip=origin.ip,
         user_agent=(origin.user_agent or "")[:256] or None,
+        amr=amr,
     )
     db.add(session)
     db.flush()
