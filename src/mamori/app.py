@@ -32,6 +32,8 @@ from mamori.observability import api as observability_api
 from mamori.observability.logs import stamp_records_with_the_request_id
 from mamori.observability.metrics import count_committed_audit_events
 from mamori.observability.middleware import RequestObservation
+from mamori.passkeys import api as passkeys_api
+from mamori.passkeys import views as passkeys_views
 from mamori.recovery import api as recovery_api
 from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
@@ -70,6 +72,7 @@ API_ROUTERS = (
     security_api.router,
     security_checkup_api.router,
     backup_codes_api.router,
+    passkeys_api.router,
     recovery_api.router,
     contact_details_api.router,
     trusted_contacts_api.router,
@@ -88,6 +91,7 @@ PAGE_ROUTERS = (
     security_views.router,
     security_checkup_views.router,
     backup_codes_views.router,
+    passkeys_views.router,
     recovery_views.router,
     security_review.router,
     contact_details_views.router,

@@ -11,6 +11,7 @@ from mamori.core.throttle import ThrottleCounter
 from mamori.login.models import LoginChallenge
 from mamori.notifications.models import OutboxMessage
 from mamori.notifications.quotas import SendQuotaRow
+from mamori.passkeys.models import Passkey, PasskeyChallenge, PasskeyUserHandle
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.security.models import DisownedEvent, SecurityState
 from mamori.sessions.models import LoginSession
@@ -31,6 +32,9 @@ __all__ = [
     "LoginSession",
     "Operator",
     "OutboxMessage",
+    "Passkey",
+    "PasskeyChallenge",
+    "PasskeyUserHandle",
     "PendingContactChange",
     "PhoneMethod",
     "RecoveryAttempt",

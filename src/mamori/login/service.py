@@ -19,6 +19,7 @@ from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
 from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
+from mamori.passkeys import service as passkeys
 from mamori.recovery import service as recovery
 from mamori.second_factors.methods import METHOD_NAMES, Attempt, Method
 from mamori.security import service as security
@@ -28,6 +29,7 @@ from mamori.sessions.service import NewSession, mark_reauthenticated, start_sess
 from mamori.settings import Settings
 from mamori.two_factor import service as two_factor
 from mamori.two_factor import verify as second_factor
+from mamori.two_factor.errors import MethodNotAvailable
 from mamori.two_factor.verify import Proof, Step
 
 
@@ -348,6 +350,14 @@ def _someone_has_the_password(
             "two-factor code (%(method)s). If it wasn't you, change your password.",
             method=METHOD_NAMES[method],
         )
+
+
+def second_step_passkey_options(db: Session, ctx: Context, token: str) -> str:
+    """Options for a passkey at this login's second step, bound to it."""
+    challenge, user = challenge_user(db, ctx, token)
+    if not passkeys.has_passkeys(db, user.id):
+        raise MethodNotAvailable()
+    return passkeys.second_factor_options(db, ctx, user, f"login:{challenge.id}")
 
 
 def challenge_methods(db: Session, ctx: Context, token: str) -> list[str]:

@@ -1,9 +1,11 @@
-"""Every second factor, by its `Method`: the one place that lists them. After the
-methods set up (the default first), "Try another way" offers the rest in this order."""
+"""Every second factor, by its `Method`: the one place that lists them. A passkey the
+person has comes first (it cannot be phished); then the methods set up (the default
+first); then "Try another way" offers the rest in this order."""
 
 from __future__ import annotations
 
 from mamori.backup_codes.factor import BackupCodes
+from mamori.passkeys.factor import PasskeyFactor
 from mamori.second_factors.methods import Method, SecondFactor, SendsCodes, SetUpFactor
 from mamori.totp.factor import AuthenticatorApp
 from mamori.two_factor.security_codes import EmailedCode, TextMessage
@@ -18,4 +20,7 @@ FACTORS: dict[Method, SecondFactor] = {
     **SET_UP,
     Method.EMAIL: _EMAIL,
     Method.BACKUP_CODE: BackupCodes(),
+    Method.PASSKEY: PasskeyFactor(),
 }
+# Offered before every other method whenever the person has one.
+PHISHING_RESISTANT: tuple[Method, ...] = (Method.PASSKEY,)

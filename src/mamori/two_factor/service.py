@@ -24,7 +24,7 @@ from mamori.second_factors.methods import Method
 from mamori.totp import service as totp
 from mamori.two_factor.errors import MethodNotAvailable, NoPendingPhone, SecondFactorLocked
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
-from mamori.two_factor.registry import FACTORS, SET_UP
+from mamori.two_factor.registry import FACTORS, PHISHING_RESISTANT, SET_UP
 from mamori.two_factor.security_codes import confirmed_phone as confirmed_phone
 
 # --- the failure counter -------------------------------------------------------------
@@ -131,11 +131,16 @@ def is_two_factor_on(db: Session, user_id: int) -> bool:
 
 
 def login_methods(db: Session, ctx: Context, user: User) -> list[Method]:
-    """What "Try another way" offers: the methods set up (the default first), then the
-    others this person has now (e-mail codes where the operator allows them, backup
-    codes while any remain)."""
-    others = [m for m, f in FACTORS.items() if m not in SET_UP and f.available(db, ctx, user)]
-    return enabled_factors(db, user.id) + others
+    """What "Try another way" offers: a passkey first when the person has one (it cannot
+    be phished), the methods set up (the default first), then the others this person has
+    now (e-mail codes where the operator allows them, backup codes while any remain)."""
+    first = [m for m in PHISHING_RESISTANT if FACTORS[m].available(db, ctx, user)]
+    others = [
+        m
+        for m, f in FACTORS.items()
+        if m not in SET_UP and m not in PHISHING_RESISTANT and f.available(db, ctx, user)
+    ]
+    return first + enabled_factors(db, user.id) + others
 
 
 # --- turning methods on and off ---------------------------------------------------------

@@ -1,0 +1,136 @@
+"""Passkeys in Chromium, with Chromium's own WebAuthn and a virtual authenticator
+(DevTools protocol: a phone's screen lock, with resident keys and user verification)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.conftest import PC, PHONE, Server, running_server
+from tests.e2e.test_sign_up_and_log_in import assert_fits_the_screen, sign_up
+
+PASSKEYS = "/accounts/center/password-and-security/passkeys"
+
+
+def new_page(
+    browser: Any, viewport: dict[str, int], locale: str = "en-US"
+) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(
+        viewport=viewport, locale=locale, is_mobile=viewport is PHONE, has_touch=viewport is PHONE
+    )
+    context.set_default_timeout(15_000)
+    return context, context.new_page()
+
+
+def with_authenticator(page: Page) -> str:
+    """A platform authenticator that verifies the person, as a phone's screen lock does."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    page.__dict__["_mamori_cdp"] = (cdp, added["authenticatorId"])
+    return str(added["authenticatorId"])
+
+
+def credentials_on(page: Page) -> list[dict[str, Any]]:
+    cdp, authenticator = page.__dict__["_mamori_cdp"]
+    answer = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
+    return list(answer["credentials"])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Called "localhost": a passkey's relying party is a domain name, never an IP address."""
+    with running_server(tmp_path_factory.mktemp("passkeys-e2e"), host_name="localhost") as started:
+        yield started
+
+
+@pytest.fixture(params=[PHONE, PC], ids=["phone", "pc"])
+def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Page]:
+    context, opened = new_page(browser, request.param)
+    yield opened
+    context.close()
+
+
+def add_a_passkey(page: Page, server: Server) -> None:
+    page.goto(f"{server.url}/accounts/center/password-and-security")
+    page.get_by_role("link", name="Passkeys").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Passkeys")
+    expect(page.get_by_text("You haven't added a passkey yet.")).to_be_visible()
+    page.get_by_role("link", name="Add a passkey").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a passkey")
+    page.get_by_role("button", name="Create a passkey").click()
+    expect(page.get_by_text("Passkey added. You can now log in with it.")).to_be_visible()
+
+
+def test_add_a_passkey_log_out_and_log_in_with_it_alone(
+    page: Page, server: Server, browser: Any, screenshots: Path
+):
+    username = f"mei_{secrets.token_hex(3)}"
+    sign_up(page, server, username)
+    with_authenticator(page)
+
+    add_a_passkey(page, server)
+
+    [stored] = credentials_on(page)
+    assert stored["isResidentCredential"] is True
+    rows = page.locator("#passkeys li")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Chrome on")
+    expect(rows.first).to_contain_text("Not used yet")
+    assert_fits_the_screen(page)
+    where = (
+        "phone" if page.viewport_size and page.viewport_size["width"] == PHONE["width"] else "pc"
+    )
+    page.screenshot(path=screenshots / f"{where}-passkeys.png", full_page=True)
+
+    # Logged out, the login page's username field offers the passkey (conditional
+    # mediation); Chromium's virtual authenticator picks it at once, as a person would.
+    page.goto(f"{server.url}/accounts/center")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Accounts Center")
+    expect(page.get_by_text(f"Logged in as {username}")).to_be_visible()
+    page.goto(f"{server.url}{PASSKEYS}")
+    expect(page.locator("#passkeys li").first).to_contain_text("Last used")
+
+    # Another browser with the same (synced) passkey: "Log in with a passkey", no password.
+    context, other = new_page(browser, PC)
+    try:
+        other.goto(f"{server.url}/login")
+        field = other.get_by_label("Username, e-mail or phone number")
+        assert field.get_attribute("autocomplete") == "username webauthn"
+        holder = with_authenticator(other)
+        cdp, _ = other.__dict__["_mamori_cdp"]
+        cdp.send("WebAuthn.addCredential", {"authenticatorId": holder, "credential": stored})
+        other.get_by_role("button", name="Log in with a passkey").click()
+        expect(other.get_by_role("heading", level=1)).to_have_text("Accounts Center")
+        expect(other.get_by_text(f"Logged in as {username}")).to_be_visible()
+    finally:
+        context.close()
+
+    # A browser whose authenticator holds no passkey for mamori is refused, and told why.
+    context, stranger = new_page(browser, PC)
+    try:
+        with_authenticator(stranger)
+        stranger.goto(f"{server.url}/login")
+        stranger.get_by_role("button", name="Log in with a passkey").click()
+        expect(stranger.get_by_role("alert")).to_contain_text("No passkey was used")
+        expect(stranger.get_by_role("heading", level=1)).to_have_text("Log in")
+    finally:
+        context.close()
