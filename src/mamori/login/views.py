@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from mamori.audit.service import Origin
 from mamori.backup_codes.service import remaining_codes
 from mamori.context import Context
 from mamori.core.errors import ChallengeExpired, MamoriError, TooManyAttempts
@@ -366,10 +367,46 @@ def verify_code(
 ) -> Response:
     if (onward := _go_on(viewer, next)) is not None:
         return onward
+    return _second_step(request, viewer, db, ctx, origin, method, code, next)
+
+
+@router.post("/login/two-factor/passkey-options", dependencies=[Depends(check_csrf)])
+def second_step_passkey_options(request: Request, db: Db, ctx: Ctx) -> Response:
+    """For the two-factor step's script: this login's passkeys, bound to it."""
+    options = service.second_step_passkey_options(db, ctx, _challenge_token(request))
+    return JSONResponse(json.loads(options), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/login/two-factor/passkey", dependencies=[Depends(check_csrf)])
+def verify_passkey(
+    request: Request,
+    viewer: PageViewer,
+    db: Db,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    credential: str = Form(max_length=limits.MAX_CREDENTIAL),
+    next: str = Form("/", max_length=limits.MAX_NEXT),
+) -> Response:
+    """A passkey as the second step: what the browser gave comes in `credential`."""
+    if (onward := _go_on(viewer, next)) is not None:
+        return onward
+    return _second_step(request, viewer, db, ctx, origin, "passkey", credential, next)
+
+
+def _second_step(
+    request: Request,
+    viewer: SignedIn | None,
+    db: Session,
+    ctx: Context,
+    origin: Origin,
+    method: str,
+    answer: str,
+    next: str,
+) -> Response:
     token = _challenge_token(request)
     device = device_secret(request)
     try:
-        result = service.verify_second_factor(db, ctx, origin, token, method, code, device=device)
+        result = service.verify_second_factor(db, ctx, origin, token, method, answer, device=device)
     except ChallengeExpired:
         return _start_over(request, viewer, next)
     except MamoriError as error:

@@ -230,14 +230,17 @@ def login_options(db: Session, ctx: Context, binding: str) -> str:
     )
 
 
-def second_factor_options(db: Session, ctx: Context, user: User, binding: str) -> str:
-    """After the password (or inside a session): this person's passkeys, user
-    verification preferred."""
+def second_factor_options(
+    db: Session, ctx: Context, user: User, binding: str, *, name_them: bool = True
+) -> str:
+    """After the password (or inside a session): user verification preferred, and this
+    person's passkeys named (`name_them`) so a security key without a discoverable
+    credential list still answers."""
     challenge = new_challenge(db, ctx, Purpose.SECOND_FACTOR, binding)
     return ceremony.request_options(
         ctx.settings,
         challenge=challenge,
-        allowed=passkeys_of(db, user.id),
+        allowed=passkeys_of(db, user.id) if name_them else [],
         user_verification=False,
     )
 
