@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pyotp
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.conftest import PC, PHONE, Server, running_server
-from tests.e2e.test_sign_up_and_log_in import assert_fits_the_screen, sign_up
+from tests.e2e.test_sign_up_and_log_in import PASSWORD, assert_fits_the_screen, sign_up
 
 PASSKEYS = "/accounts/center/password-and-security/passkeys"
 
@@ -132,5 +134,97 @@ def test_add_a_passkey_log_out_and_log_in_with_it_alone(
         stranger.get_by_role("button", name="Log in with a passkey").click()
         expect(stranger.get_by_role("alert")).to_contain_text("No passkey was used")
         expect(stranger.get_by_role("heading", level=1)).to_have_text("Log in")
+    finally:
+        context.close()
+
+
+def turn_on_the_app(server: Server, username: str) -> None:
+    """Two-factor on with an authenticator app, over the API (its pages have tests of
+    their own)."""
+    with httpx.Client(base_url=server.url.replace("localhost", "127.0.0.1")) as api:
+        answer = api.post("/api/v1/login", json={"login": username, "password": PASSWORD})
+        token = answer.json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        secret = api.post("/api/v1/me/two-factor/totp", headers=auth).json()["secret"]
+        confirmed = api.post(
+            "/api/v1/me/two-factor/totp/confirm",
+            headers=auth,
+            json={"code": pyotp.TOTP(secret).now()},
+        )
+        assert confirmed.status_code == 200, confirmed.text
+
+
+def presence(page: Page, present: bool) -> None:
+    """Whether the virtual authenticator answers by itself (off: the autofill's request
+    waits, as it does until a person picks a passkey)."""
+    cdp, authenticator = page.__dict__["_mamori_cdp"]
+    cdp.send(
+        "WebAuthn.setAutomaticPresenceSimulation",
+        {"authenticatorId": authenticator, "enabled": present},
+    )
+
+
+def test_two_factor_with_a_passkey_confirm_its_you_and_remove_it(
+    browser: Any, server: Server, screenshots: Path
+):
+    context, page = new_page(browser, PHONE)
+    try:
+        username = f"sora_{secrets.token_hex(3)}"
+        sign_up(page, server, username)
+        with_authenticator(page)
+        add_a_passkey(page, server)
+        turn_on_the_app(server, username)
+
+        # Password first: the second step offers the passkey before the app.
+        page.goto(f"{server.url}/accounts/center")
+        presence(page, False)
+        page.get_by_role("button", name="Log out").click()
+        page.get_by_label("Username, e-mail or phone number").fill(username)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor authentication")
+        expect(page.get_by_role("button", name="Use your passkey")).to_be_visible()
+        assert_fits_the_screen(page)
+        page.screenshot(path=screenshots / "phone-passkey-second-step.png", full_page=True)
+        presence(page, True)
+        page.get_by_role("button", name="Use your passkey").click()
+        expect(page.get_by_text(f"Logged in as {username}")).to_be_visible()
+
+        # "Confirm it's you" with the passkey, then remove it (asked first).
+        page.goto(f"{server.url}/reauthenticate?next={PASSKEYS}")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it's you")
+        page.get_by_role("button", name="Use your passkey").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Passkeys")
+        page.locator("#passkeys li a").first.click()
+        page.get_by_role("link", name="Remove").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Remove this passkey?")
+        assert_fits_the_screen(page)
+        page.get_by_role("button", name="Remove").click()
+        expect(page.get_by_text("Passkey removed. It can no longer log in.")).to_be_visible()
+        expect(page.get_by_text("You haven't added a passkey yet.")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_the_passkey_pages_in_japanese(browser: Any, server: Server, screenshots: Path):
+    context, page = new_page(browser, PHONE, locale="ja-JP")
+    try:
+        page.goto(f"{server.url}/login")
+        expect(page.get_by_role("button", name="パスキーでログイン")).to_be_visible()
+    finally:
+        context.close()
+    context, page = new_page(browser, PHONE)
+    try:
+        sign_up(page, server, f"aoi_{secrets.token_hex(3)}")
+        page.get_by_role("button", name="日本語").click()
+        with_authenticator(page)
+        page.goto(f"{server.url}{PASSKEYS}")
+        expect(page.get_by_role("heading", level=1)).to_have_text("パスキー")
+        page.get_by_role("link", name="パスキーを追加").click()
+        page.get_by_role("button", name="パスキーを作成").click()
+        expect(page.get_by_text("パスキーを追加しました。")).to_be_visible()
+        expect(page.locator("#passkeys li").first).to_contain_text("未使用")
+        assert_fits_the_screen(page)
+        page.screenshot(path=screenshots / "phone-passkeys-ja.png", full_page=True)
     finally:
         context.close()

@@ -18,6 +18,7 @@ from mamori.accounts.models import User
 from mamori.accounts.service import get_user
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
+from mamori.core.i18n import translator
 from mamori.notifications.messages import Alert
 from mamori.notifications.service import alert_user
 from mamori.passkeys import ceremony
@@ -128,7 +129,7 @@ def add_passkey(
         credential_id=new.credential_id,
         public_key=new.public_key,
         sign_count=new.sign_count,
-        name=default_name(new.aaguid, origin),
+        name=default_name(new.aaguid, origin, user.locale),
         aaguid=new.aaguid,
         transports=new.transports,
         backed_up=new.backed_up,
@@ -150,12 +151,13 @@ def add_passkey(
     return passkey
 
 
-def default_name(aaguid: str, origin: Origin) -> str:
-    """The passkey provider where the AAGUID names one, else the device it was made on."""
+def default_name(aaguid: str, origin: Origin, locale: str | None) -> str:
+    """The passkey provider where the AAGUID names one, else the device it was made on,
+    in the owner's language ("Chrome on Android")."""
     if aaguid in PROVIDERS:
         return PROVIDERS[aaguid]
-    device = describe_device(origin.user_agent)
-    return device[:NAME_LENGTH] if device and device != "Unknown device" else "Passkey"
+    _ = translator(locale or "en")
+    return describe_device(origin.user_agent, _)[:NAME_LENGTH]
 
 
 # --- renaming and removing ----------------------------------------------------------------
