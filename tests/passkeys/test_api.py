@@ -9,9 +9,10 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from mamori.passkeys.models import Passkey, PasskeyUserHandle
 from tests.backup_codes.helpers import subjects
 from tests.conftest import bearer
-from tests.core.helpers import events, problem
+from tests.core.helpers import clock_of, csrf_from, events, problem
 from tests.passkeys.authenticator import GOOGLE_PASSWORD_MANAGER, SoftAuthenticator
 from tests.passkeys.helpers import ME, account, add_passkey, login_options, passkey_login
+from tests.security.helpers import wasnt_me_link
 
 
 def test_a_passkey_added_is_listed_and_its_owner_told(client, ctx):
@@ -213,3 +214,24 @@ def test_public_keys_are_stored_and_no_challenge_is(client, ctx):
     challenge = base64url_to_bytes(options["challenge"])
     assert options["challenge"] not in dump
     assert challenge.hex() not in dump
+
+
+def test_this_wasnt_me_on_a_passkey_added_removes_it(client, ctx):
+    token = account(client)
+    owners = SoftAuthenticator()
+    add_passkey(client, token, owners)
+    clock_of(ctx).advance(minutes=5)
+    intruders = SoftAuthenticator()
+    add_passkey(client, token, intruders)
+    link = wasnt_me_link(client, "hana@example.com", "A passkey was added")
+
+    page = client.get(link)
+    done = client.post(link, data={"csrf_token": csrf_from(page)})
+
+    assert done.status_code == 200, done.text
+    [secured] = events(ctx, "security.wasnt_me")
+    assert secured.details["disowned_event"] == "passkey.added"
+    assert secured.details["passkeys_removed"] == 1
+    problem(passkey_login(client, intruders), 400, "passkey_not_accepted")
+    # The owner's own passkey still logs in, held like any login to set a new password.
+    problem(passkey_login(client, owners), 403, "password_change_required")

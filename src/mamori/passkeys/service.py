@@ -214,10 +214,18 @@ def remove_passkey(db: Session, ctx: Context, origin: Origin, user: User, public
     _tell(db, ctx, user, PASSKEY_REMOVED, name=passkey.name)
 
 
-def remove_every_passkey(db: Session, user_id: int) -> None:
-    for passkey in passkeys_of(db, user_id):
+def remove_passkeys_since(db: Session, user_id: int, since: datetime, named: str | None) -> int:
+    """ "This wasn't me": the passkey the disowned event names, and every one added since
+    it, go; whoever did it could otherwise log in with no password at all."""
+    gone = [
+        passkey
+        for passkey in passkeys_of(db, user_id)
+        if passkey.created_at >= since or passkey.public_id == named
+    ]
+    for passkey in gone:
         db.delete(passkey)
     db.flush()
+    return len(gone)
 
 
 # --- proving one ----------------------------------------------------------------------------
