@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mamori.accounts.models import User
@@ -26,6 +27,7 @@ def with_passkey(client: TestClient, **kind: Any) -> tuple[str, SoftAuthenticato
     return token, phone
 
 
+@pytest.mark.both_databases
 def test_a_replayed_assertion_is_refused(client):
     _, phone = with_passkey(client)
     credential = phone.get(login_options(client))

@@ -51,6 +51,11 @@ def log_in_with_passkey(
     # otherwise, so both cost the same.
     claimed = owner.username if owner else f"passkey:{key}"
     subject = account_subject(ctx.keyring, claimed, settings.default_phone_region)
+    # As for passwords: the owner's own device counts apart, so others' failures never
+    # hold it (security.trusted_lane).
+    lane = security.trusted_lane(db, ctx, owner, origin, device)
+    if lane is not None:
+        subject = f"{subject}:{lane}"
     ip_subject = origin.ip or "unknown"
     ctx.throttle.reserve(db, ip_policy(settings), ip_subject)
     try:
