@@ -144,3 +144,44 @@ def test_a_passkey_is_a_recovery_proof_and_two_factor_stays_on(client, ctx):
     assert body["ready"] is True
     assert body["removes_second_factor"] is False
     assert "passkey" in body["proofs"]
+
+
+def test_two_factor_can_start_with_a_passkey_and_backup_codes_come_with_it(client, ctx):
+    token = account(client)
+    add_passkey(client, token, SoftAuthenticator())
+    status = client.get("/api/v1/me/two-factor", headers=bearer(token)).json()
+    assert status["enabled"] is False
+
+    turned_on = client.post("/api/v1/me/two-factor/passkey", headers=bearer(token))
+
+    assert turned_on.status_code == 200, turned_on.text
+    assert len(turned_on.json()["backup_codes"]) == 10
+    status = client.get("/api/v1/me/two-factor", headers=bearer(token)).json()
+    assert status == {"enabled": True, "methods": ["passkey"], "default_method": "passkey"}
+    step = password_step(client)
+    assert step["methods"] == ["passkey", "backup_code"]
+
+
+def test_the_only_two_factor_passkey_is_not_removed_and_turning_off_keeps_it(client, ctx):
+    token = account(client)
+    phone = SoftAuthenticator()
+    passkey_id = add_passkey(client, token, phone).json()["id"]
+    client.post("/api/v1/me/two-factor/passkey", headers=bearer(token))
+
+    refused = client.delete(f"{ME}/{passkey_id}", headers=bearer(token))
+
+    problem(refused, 409, "only_two_factor_method")
+    off = client.delete("/api/v1/me/two-factor", headers=bearer(token))
+    assert off.status_code == 204, off.text
+    # Two-factor is off; the passkey still logs in on its own.
+    assert len(client.get(ME, headers=bearer(token)).json()["passkeys"]) == 1
+    assert client.delete(f"{ME}/{passkey_id}", headers=bearer(token)).status_code == 204
+
+
+def test_with_the_app_on_a_passkey_counts_among_the_methods(client, ctx):
+    token, _ = app_and_passkey(client, ctx)
+
+    status = client.get("/api/v1/me/two-factor", headers=bearer(token)).json()
+
+    assert set(status["methods"]) == {"passkey", "totp"}
+    assert status["default_method"] == "totp"

@@ -15,10 +15,20 @@ from mamori.second_factors.methods import Attempt, Method, Proven
 
 
 class PasskeyFactor:
+    """Also a method that turns two-factor on (`SetUpFactor`): having a passkey is being
+    set up. Its passkeys are removed on the Passkeys page only: turning two-factor off
+    leaves them, since each still logs in on its own (two factors in one)."""
+
     method = Method.PASSKEY
 
     def available(self, db: Session, ctx: Context, user: User) -> bool:
         return has_passkeys(db, user.id)
+
+    def is_set_up(self, db: Session, user_id: int) -> bool:
+        return has_passkeys(db, user_id)
+
+    def remove(self, db: Session, user_id: int) -> None:
+        """Nothing: see the class."""
 
     def verify(self, db: Session, ctx: Context, attempt: Attempt, typed: str) -> Proven:
         if not attempt.binding:

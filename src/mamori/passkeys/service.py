@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -197,9 +198,17 @@ def rename_passkey(
     return passkey
 
 
+# Checks run before the last passkey goes, by features above this one (two-factor keeps
+# a passkey that is its only method): each raises a named error to refuse.
+BEFORE_REMOVING_THE_LAST: list[Callable[[Session, int], None]] = []
+
+
 def remove_passkey(db: Session, ctx: Context, origin: Origin, user: User, public_id: str) -> None:
     """The caller checks "Confirm it's you"."""
     passkey = find_passkey(db, user.id, public_id)
+    if passkey_count(db, user.id) == 1:
+        for check in BEFORE_REMOVING_THE_LAST:
+            check(db, user.id)
     db.delete(passkey)
     db.flush()
     record_event(

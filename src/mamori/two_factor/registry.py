@@ -10,17 +10,20 @@ from mamori.second_factors.methods import Method, SecondFactor, SendsCodes, SetU
 from mamori.totp.factor import AuthenticatorApp
 from mamori.two_factor.security_codes import EmailedCode, TextMessage
 
-_APP, _TEXT, _EMAIL = AuthenticatorApp(), TextMessage(), EmailedCode()
+_APP, _TEXT, _EMAIL, _PASSKEY = AuthenticatorApp(), TextMessage(), EmailedCode(), PasskeyFactor()
 
 # The methods a person sets up; having one turns two-factor on.
-SET_UP: dict[Method, SetUpFactor] = {Method.TOTP: _APP, Method.SMS: _TEXT}
+SET_UP: dict[Method, SetUpFactor] = {
+    Method.PASSKEY: _PASSKEY,
+    Method.TOTP: _APP,
+    Method.SMS: _TEXT,
+}
 # The methods whose code is sent for each login.
 SENDERS: dict[Method, SendsCodes] = {Method.SMS: _TEXT, Method.EMAIL: _EMAIL}
 FACTORS: dict[Method, SecondFactor] = {
     **SET_UP,
     Method.EMAIL: _EMAIL,
     Method.BACKUP_CODE: BackupCodes(),
-    Method.PASSKEY: PasskeyFactor(),
 }
 # Offered before every other method whenever the person has one.
 PHISHING_RESISTANT: tuple[Method, ...] = (Method.PASSKEY,)

@@ -99,6 +99,16 @@ def _turned_on(request: Request, me: SignedIn, codes: list[str]) -> Response:
     return render(request, "two_factor/turned_on.html", codes=codes, user=me.user)
 
 
+@router.post(f"{PAGE}/passkey", dependencies=[Depends(check_csrf)])
+def turn_on_with_passkey(request: Request, me: RecentlyConfirmedPageAccount) -> Response:
+    """Two-factor on with the passkey the person has; the backup codes come as usual."""
+    try:
+        codes = service.turn_on_with_passkey(me.db, me.ctx, me.origin, me.user)
+    except MamoriError as error:
+        return render_with_error(request, "two_factor/overview.html", error, **_overview_values(me))
+    return _turned_on(request, me, codes)
+
+
 @router.get(f"{PAGE}/on")
 def two_factor_turned_on(request: Request, me: RecentlyConfirmedPageAccount) -> Response:
     """Two-factor is on, with the codes made in this "Confirm it's you" window (audited
@@ -175,7 +185,7 @@ def remove_method_page(request: Request, me: PageAccount, method: str = "") -> R
     if method not in {m.value for m in methods}:
         return redirect_to(request, "two_factor_page")
     _ = translator(request_locale(request))
-    names = {"totp": _("Authentication app"), "sms": _("Text message")}
+    names = {"passkey": _("Passkeys"), "totp": _("Authentication app"), "sms": _("Text message")}
     return render(
         request,
         "two_factor/confirm_remove.html",
