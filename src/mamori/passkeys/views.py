@@ -114,5 +114,9 @@ def remove_passkey(
     """Removes when confirmed (confirm=yes, from the page that asks first)."""
     if confirm != "yes":
         return redirect_to(request, "remove_passkey_page", passkey_id=passkey_id)
-    service.remove_passkey(me.db, me.ctx, me.origin, me.user, passkey_id)
+    passkey = service.find_passkey(me.db, me.user_id, passkey_id)
+    try:
+        service.remove_passkey(me.db, me.ctx, me.origin, me.user, passkey_id)
+    except MamoriError as error:
+        return render_with_error(request, "passkeys/remove.html", error, passkey=passkey)
     return redirect_to(request, "passkeys_page", query={"done": "removed"})
