@@ -13,6 +13,7 @@ import pyotp
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.conftest import empty_postgres_schema
 from tests.e2e.conftest import PC, PHONE, Server, running_server
 from tests.e2e.test_sign_up_and_log_in import PASSWORD, assert_fits_the_screen, sign_up
 
@@ -228,3 +229,29 @@ def test_the_passkey_pages_in_japanese(browser: Any, server: Server, screenshots
         page.screenshot(path=screenshots / "phone-passkeys-ja.png", full_page=True)
     finally:
         context.close()
+
+
+def test_add_and_log_in_with_a_passkey_on_postgresql(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+):
+    with (
+        empty_postgres_schema("e2e_passkeys") as database_url,
+        running_server(
+            tmp_path_factory.mktemp("passkeys-pg"), host_name="localhost", DATABASE_URL=database_url
+        ) as on_postgres,
+    ):
+        context, page = new_page(browser, PC)
+        try:
+            username = f"riko_{secrets.token_hex(3)}"
+            sign_up(page, on_postgres, username)
+            with_authenticator(page)
+            add_a_passkey(page, on_postgres)
+            page.goto(f"{on_postgres.url}/accounts/center")
+            presence(page, False)  # the autofill waits; the button logs in
+            page.get_by_role("button", name="Log out").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+            presence(page, True)
+            page.get_by_role("button", name="Log in with a passkey").click()
+            expect(page.get_by_text(f"Logged in as {username}")).to_be_visible()
+        finally:
+            context.close()
