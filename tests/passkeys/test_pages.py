@@ -9,7 +9,7 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.conftest import PASSWORD
-from tests.core.helpers import csrf_from, events, shown, web_sign_up
+from tests.core.helpers import csrf_from, events, shown, web_log_in, web_sign_up
 from tests.passkeys.authenticator import SoftAuthenticator
 
 PAGE = "/accounts/center/password-and-security/passkeys"
@@ -159,3 +159,26 @@ def test_a_refused_passkey_on_the_login_page_says_so(client):
     assert answer.status_code == 400
     assert "That passkey wasn't accepted. Try again, or use another way." in shown(answer)
     assert client.get("/accounts/center", follow_redirects=False).status_code == 303
+
+
+def test_the_two_factor_step_offers_the_passkey_first_and_in_another_way(client, ctx):
+    web_sign_up(client, "hana", PASSWORD)
+    web_add(client, SoftAuthenticator())
+    page = client.get("/accounts/center/password-and-security/two-factor")
+    turned_on = client.post(
+        "/accounts/center/password-and-security/two-factor/passkey",
+        data={"csrf_token": csrf_from(page)},
+        follow_redirects=True,
+    )
+    assert "Two-factor authentication is on" in shown(turned_on)
+    assert "your password and your passkey, or your passkey alone" in shown(turned_on)
+    client.post("/logout", data={"csrf_token": csrf_from(client.get(PAGE))})
+
+    step = web_log_in(client, "hana", PASSWORD)
+    assert step.headers["location"] == "/login/two-factor"
+    first = client.get("/login/two-factor")
+    other_ways = client.get("/login/two-factor/methods")
+
+    assert "Use your passkey" in shown(first)
+    assert "Use a passkey" in shown(other_ways)
+    assert "Use a backup code" in shown(other_ways)

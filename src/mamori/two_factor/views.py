@@ -96,7 +96,14 @@ def _turned_on(request: Request, me: SignedIn, codes: list[str]) -> Response:
         return redirect_to(request, "two_factor_page", query={"done": "added"})
     if me.ctx.settings.backup_codes_mode == "viewable":
         return redirect_to(request, "two_factor_turned_on")
-    return render(request, "two_factor/turned_on.html", codes=codes, user=me.user)
+    return render(
+        request, "two_factor/turned_on.html", codes=codes, user=me.user, **_first_method(me)
+    )
+
+
+def _first_method(me: SignedIn) -> dict[str, Any]:
+    preferences = service.two_factor_settings(me.db, me.user_id)
+    return {"first": preferences.default_method if preferences else None}
 
 
 @router.post(f"{PAGE}/passkey", dependencies=[Depends(check_csrf)])
@@ -129,6 +136,7 @@ def two_factor_turned_on(request: Request, me: RecentlyConfirmedPageAccount) -> 
         created_at=sheet.created_at,
         download_url=page_path(request, "download_backup_codes"),
         user=me.user,
+        **_first_method(me),
     )
 
 
