@@ -32,7 +32,7 @@ def test_one_challenge_logs_in_once(ctx):
         options = json.loads(service.registration_options(db, ctx, user, session_id))
         service.add_passkey(db, ctx, ORIGIN, user, session_id, json.dumps(phone.create(options)))
     with ctx.database.session() as db:
-        options = json.loads(passkey_login.passkey_login_options(db, ctx, "api"))
+        options = json.loads(passkey_login.passkey_login_options(db, ctx, ORIGIN, "api"))
     credential = json.dumps(phone.get(options))
     start_line = threading.Barrier(RACERS)
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.backup_codes.helpers import subjects
 from tests.conftest import PASSWORD
-from tests.core.helpers import app_client, problem
+from tests.core.helpers import app_client, problem, with_settings
 from tests.passkeys.authenticator import SoftAuthenticator
 from tests.passkeys.helpers import account, add_passkey, passkey_login
 from tests.security.helpers import IPHONE
@@ -48,3 +48,12 @@ def test_a_passkey_login_from_a_new_device_is_told_to_the_owner(client, ctx):
 
     assert answer.status_code == 200
     assert subjects(ctx, "hana@example.com").count(NEW_DEVICE) == before + 1
+
+
+def test_options_for_anyone_are_limited_per_ip(ctx):
+    few = with_settings(ctx, login_ip_failures=1)  # three sets of options per window
+    with app_client(few, peer=ELSEWHERE) as elsewhere:
+        answers = [elsewhere.post("/api/v1/login/passkey/options") for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    problem(answers[-1], 429, "too_many_attempts")

@@ -192,11 +192,15 @@ def second_step_passkey_options(challenge: ChallengeId, db: Db, ctx: Ctx) -> JSO
     return JSONResponse(json.loads(options), headers={"Cache-Control": "no-store"})
 
 
-@router.post("/login/passkey/options", responses=REQUEST_OPTIONS, response_class=JSONResponse)
-def passkey_login_options(db: Db, ctx: Ctx) -> JSONResponse:
+@router.post(
+    "/login/passkey/options",
+    responses={**REQUEST_OPTIONS, 429: {"description": "too_many_attempts (with Retry-After)"}},
+    response_class=JSONResponse,
+)
+def passkey_login_options(db: Db, ctx: Ctx, origin: RequestOrigin) -> JSONResponse:
     """Options to log in with a passkey alone: the same for everyone (no account is named;
     the browser offers the passkeys it holds). 5 minutes, used once."""
-    options = passkey.passkey_login_options(db, ctx, passkey.API_BINDING)
+    options = passkey.passkey_login_options(db, ctx, origin, passkey.API_BINDING)
     return JSONResponse(json.loads(options), headers={"Cache-Control": "no-store"})
 
 

@@ -4,6 +4,8 @@ per-IP limit and the account's failure counter."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
@@ -11,6 +13,7 @@ from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.crypto import token_digest
 from mamori.core.errors import MamoriError, TooManyAttempts
+from mamori.core.throttle import Policy
 from mamori.login.service import SecondFactorResult, account_policy, account_subject, ip_policy
 from mamori.passkeys import service as passkeys
 from mamori.passkeys.challenges import Purpose
@@ -18,6 +21,7 @@ from mamori.recovery import service as recovery
 from mamori.second_factors.methods import Method
 from mamori.security import service as security
 from mamori.sessions.service import start_session
+from mamori.settings import Settings
 
 # API clients have no cookie to bind a login's challenge to: the challenge alone (256
 # random bits, 5 minutes, once) is the binding.
@@ -29,7 +33,21 @@ def browser_binding(browser_secret: str) -> str:
     return "browser:" + token_digest(browser_secret)[:32]
 
 
-def passkey_login_options(db: Session, ctx: Context, binding: str) -> str:
+def options_policy(settings: Settings) -> Policy:
+    """Each set of options stores a challenge, so anonymous requests for them are limited
+    per IP: three times the failed logins an IP may have (every login page asks once for
+    the autofill, and again for the button)."""
+    window = timedelta(minutes=settings.login_ip_window_minutes)
+    return Policy(
+        name="passkey-options-ip",
+        window=window,
+        free=3 * settings.login_ip_failures,
+        max_delay=window,
+    )
+
+
+def passkey_login_options(db: Session, ctx: Context, origin: Origin, binding: str) -> str:
+    ctx.throttle.reserve(db, options_policy(ctx.settings), origin.ip or "unknown")
     return passkeys.login_options(db, ctx, binding)
 
 

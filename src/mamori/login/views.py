@@ -102,9 +102,9 @@ def _browser_binding(request: Request) -> str:
 
 
 @router.post("/login/passkey/options", dependencies=[Depends(check_csrf)])
-def passkey_login_options(request: Request, db: Db, ctx: Ctx) -> Response:
+def passkey_login_options(request: Request, db: Db, ctx: Ctx, origin: RequestOrigin) -> Response:
     """For the login page's script: the same options for everyone."""
-    options = passkey.passkey_login_options(db, ctx, _browser_binding(request))
+    options = passkey.passkey_login_options(db, ctx, origin, _browser_binding(request))
     return JSONResponse(json.loads(options), headers={"Cache-Control": "no-store"})
 
 
