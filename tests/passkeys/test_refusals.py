@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from mamori.accounts.models import User
 from mamori.passkeys.models import Passkey
 from tests.backup_codes.helpers import subjects
-from tests.conftest import bearer
+from tests.conftest import PASSWORD, bearer, log_in
 from tests.core.helpers import events, problem
 from tests.passkeys.authenticator import SoftAuthenticator
 from tests.passkeys.helpers import ME, account, add_passkey, login_options, passkey_login
@@ -137,3 +137,28 @@ def test_malformed_credentials_are_refused_not_crashed(client):
     for credential in ({}, {"id": "x", "rawId": "x", "response": {}}, {"id": 5}):
         answer = client.post(LOGIN, json={"credential": credential})
         problem(answer, 400, "passkey_not_accepted")
+
+
+def test_a_registration_belongs_to_the_session_that_asked(client):
+    token = account(client)
+    other_session = log_in(client)
+    options = client.post(f"{ME}/registration-options", headers=bearer(token)).json()
+    credential = SoftAuthenticator().create(options)
+
+    elsewhere = client.post(ME, json={"credential": credential}, headers=bearer(other_session))
+
+    problem(elsewhere, 400, "passkey_request_expired")
+    assert client.get(ME, headers=bearer(token)).json()["passkeys"] == []
+
+
+def test_a_registration_challenge_lives_five_minutes(client, clock):
+    token = account(client)
+    options = client.post(f"{ME}/registration-options", headers=bearer(token)).json()
+    clock.advance(minutes=5, seconds=1)
+    client.post("/api/v1/me/reauthenticate", json={"password": PASSWORD}, headers=bearer(token))
+
+    late = client.post(
+        ME, json={"credential": SoftAuthenticator().create(options)}, headers=bearer(token)
+    )
+
+    problem(late, 400, "passkey_request_expired")
