@@ -101,7 +101,10 @@ class ReauthenticateRequest(BaseModel):
     "/reauthenticate",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
-        400: {"description": "invalid_code, clock_out_of_sync, method_not_available"},
+        400: {
+            "description": "invalid_code, clock_out_of_sync, method_not_available; "
+            "passkey_not_accepted, passkey_request_expired"
+        },
         401: {"description": "not_authenticated; invalid_credentials: the password"},
         409: {"description": "code_already_used"},
         429: {"description": "too_many_attempts (Retry-After)"},

@@ -163,7 +163,7 @@ def send_login_code(
 @router.post(
     "/login/{challenge}/verify",
     responses={
-        400: {"description": "invalid_code"},
+        400: {"description": "invalid_code; passkey_not_accepted, passkey_request_expired"},
         403: {"description": "password_change_required: as for POST /api/v1/login"},
         409: {"description": "code_already_used"},
         410: {"description": "challenge_expired"},

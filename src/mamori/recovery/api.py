@@ -170,7 +170,10 @@ def send_code(
 @router.post(
     "/recovery/{recovery}/proofs",
     responses={
-        400: {"description": "invalid_code, option_not_available"},
+        400: {
+            "description": "invalid_code, option_not_available; "
+            "passkey_not_accepted, passkey_request_expired"
+        },
         401: {"description": "invalid_credentials (the password)"},
         409: {"description": "code_already_used, security_code_first"},
         410: {"description": "recovery_expired, challenge_expired (the code)"},
