@@ -148,6 +148,15 @@ def test_rename_and_remove(client, ctx):
     told = subjects(ctx, "hana@example.com")
     assert "A passkey was renamed" in told
     assert "A passkey was removed" in told
+    # Each is in the security alerts, with its own "This wasn't me".
+    alerts = client.get("/api/v1/me/alerts", headers=bearer(token)).json()["alerts"]
+    passkey_alerts = [a for a in alerts if a["event"].startswith("passkey.")]
+    assert [a["event"] for a in passkey_alerts] == [
+        "passkey.removed",
+        "passkey.renamed",
+        "passkey.added",
+    ]
+    assert all("/accounts/wasnt-me/" in a["wasnt_me_url"] for a in passkey_alerts)
 
 
 def test_a_removed_passkey_no_longer_logs_in(client):
