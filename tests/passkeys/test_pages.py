@@ -9,8 +9,11 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.conftest import PASSWORD
-from tests.core.helpers import csrf_from, events, shown, web_log_in, web_sign_up
+from tests.core.helpers import clock_of, csrf_from, events, shown, submit, web_log_in, web_sign_up
 from tests.passkeys.authenticator import SoftAuthenticator
+from tests.passkeys.helpers import add_passkey
+from tests.recovery.helpers import confirm_addresses, last_code_sent_to
+from tests.two_factor.helpers import user_with_app
 
 PAGE = "/accounts/center/password-and-security/passkeys"
 
@@ -182,3 +185,31 @@ def test_the_two_factor_step_offers_the_passkey_first_and_in_another_way(client,
     assert "Use your passkey" in shown(first)
     assert "Use a passkey" in shown(other_ways)
     assert "Use a backup code" in shown(other_ways)
+
+
+def test_a_passkey_is_a_recovery_proof_on_the_pages(client, ctx):
+    token, _secret, _codes = user_with_app(client, clock_of(ctx))
+    phone = SoftAuthenticator()
+    add_passkey(client, token, phone)
+    confirm_addresses(ctx, "hana")
+    submit(client, "/recovery", "/recovery", login="hana")
+    submit(client, "/recovery/options", "/recovery/send", option="email")
+    code = last_code_sent_to(client, "hana@example.com")
+    submit(client, "/recovery/code", "/recovery/code", option="email", code=code)
+
+    more = client.get("/recovery/more")
+    assert "Use a passkey" in shown(more)
+    way = client.get("/recovery/more?way=passkey")
+    assert "Instant. Two-factor authentication stays on." in shown(way)
+    token_field = csrf_from(way)
+    options = client.post("/recovery/passkey-options", data={"csrf_token": token_field})
+    assert options.status_code == 200, options.text
+    proven = client.post(
+        "/recovery/passkey",
+        data={"csrf_token": token_field, "credential": json.dumps(phone.get(options.json()))},
+        follow_redirects=False,
+    )
+
+    assert proven.status_code == 303, proven.text
+    assert proven.headers["location"] == "/recovery/new-password"
+    assert "waiting period" not in shown(client.get("/recovery/new-password"))
