@@ -79,14 +79,21 @@
     form.submit();
   };
 
-  let conditional = null; // the autofill request under way, stopped before a button's own
+  // The autofill's request under way: the button stops it, and waits for it to end
+  // (a browser takes one request at a time) before asking anew.
+  let conditional = null;
+  let conditionalDone = Promise.resolve();
 
   const ceremony = async (form) => {
     if (!window.PublicKeyCredential) {
       say(form, form.dataset.unsupported);
       return;
     }
-    if (conditional) conditional.abort();
+    if (conditional) {
+      conditional.abort();
+      conditional = null;
+      await conditionalDone;
+    }
     try {
       const json = await options(form);
       const credential = form.dataset.passkey === "create"
@@ -102,17 +109,23 @@
   const autofill = async (form) => {
     if (!window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
     if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
-    conditional = new AbortController();
+    const controller = new AbortController();
+    conditional = controller;
+    let finished;
+    conditionalDone = new Promise((resolve) => { finished = resolve; });
     try {
       const json = await options(form);
+      if (controller.signal.aborted) return;
       const credential = await navigator.credentials.get({
         publicKey: requestOptions(json),
         mediation: "conditional",
-        signal: conditional.signal,
+        signal: controller.signal,
       });
-      if (credential) send(form, credential);
+      if (credential && !controller.signal.aborted) send(form, credential);
     } catch (error) {
       // Aborted for the button, or dismissed: the password form is still there.
+    } finally {
+      finished();
     }
   };
 
