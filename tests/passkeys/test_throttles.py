@@ -57,3 +57,21 @@ def test_options_for_anyone_are_limited_per_ip(ctx):
 
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     problem(answers[-1], 429, "too_many_attempts")
+
+
+def test_unknown_passkeys_use_up_the_ips_login_limit(ctx):
+    few = with_settings(ctx, login_ip_failures=2)
+    with app_client(few, peer=ELSEWHERE) as elsewhere:
+        strangers = [SoftAuthenticator() for _ in range(3)]
+        for stranger in strangers:
+            stranger.create(
+                {"rp": {"id": "localhost"}, "user": {"id": "AAAA"}, "challenge": "AAAA"}
+            )
+
+        first, second, third = (passkey_login(elsewhere, s) for s in strangers)
+        password = elsewhere.post("/api/v1/login", json={"login": "nobody", "password": PASSWORD})
+
+    problem(first, 400, "passkey_not_accepted")
+    problem(second, 400, "passkey_not_accepted")
+    problem(third, 429, "too_many_attempts")
+    problem(password, 429, "too_many_attempts")
