@@ -36,6 +36,8 @@ from mamori.oidc import api as oidc_api
 from mamori.oidc import views as oidc_views
 from mamori.oidc.backchannel import queue_backchannel_logouts
 from mamori.oidc.housekeeping import forget_expired
+from mamori.passkeys import api as passkeys_api
+from mamori.passkeys import views as passkeys_views
 from mamori.recovery import api as recovery_api
 from mamori.recovery import views as recovery_views
 from mamori.security import api as security_api
@@ -74,6 +76,7 @@ API_ROUTERS = (
     security_api.router,
     security_checkup_api.router,
     backup_codes_api.router,
+    passkeys_api.router,
     recovery_api.router,
     contact_details_api.router,
     trusted_contacts_api.router,
@@ -93,6 +96,7 @@ PAGE_ROUTERS = (
     security_views.router,
     security_checkup_views.router,
     backup_codes_views.router,
+    passkeys_views.router,
     recovery_views.router,
     security_review.router,
     contact_details_views.router,

@@ -21,6 +21,7 @@ from mamori.oidc.models import (
     OidcToken,
     SigningKey,
 )
+from mamori.passkeys.models import Passkey, PasskeyChallenge, PasskeyUserHandle
 from mamori.recovery.models import RecoveryAttempt, RecoveryProof
 from mamori.security.models import DisownedEvent, SecurityState
 from mamori.sessions.models import LoginSession
@@ -48,6 +49,9 @@ __all__ = [
     "OidcToken",
     "Operator",
     "OutboxMessage",
+    "Passkey",
+    "PasskeyChallenge",
+    "PasskeyUserHandle",
     "PendingContactChange",
     "PhoneMethod",
     "RecoveryAttempt",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -128,6 +129,11 @@ class Settings(BaseSettings):
     oidc_id_token_minutes: int = Field(default=10, ge=1, le=60)
     oidc_signing_alg: Literal["ES256", "RS256"] = "ES256"
     oidc_token_requests_per_client_minute: int = Field(default=600, ge=1)
+    # Passkeys (WebAuthn): the relying party id passkeys are made for, and the origin the
+    # browser must report. Unset: the host of base_url, and base_url itself. Set both where
+    # the login page lives on a parent domain (rp id "example.com", origin "https://id.example.com").
+    passkey_rp_id: str | None = Field(default=None, min_length=1, max_length=253)
+    passkey_origin: str | None = Field(default=None, min_length=8, max_length=300)
 
     # Operations (README "Operations"). /metrics answers only with this bearer token;
     # without one it is off in production and open in development.
@@ -166,6 +172,14 @@ class Settings(BaseSettings):
         if self.log_format:
             return self.log_format
         return "text" if self.development else "json"
+
+    @property
+    def resolved_passkey_origin(self) -> str:
+        return (self.passkey_origin or self.base_url).rstrip("/")
+
+    @property
+    def resolved_passkey_rp_id(self) -> str:
+        return self.passkey_rp_id or (urlsplit(self.base_url).hostname or "localhost")
 
     @property
     def resolved_database_url(self) -> str:

@@ -50,13 +50,16 @@ class Server:
 
 
 @contextmanager
-def running_server(data_dir: Path, **settings: str) -> Iterator[Server]:
+def running_server(
+    data_dir: Path, host_name: str = "127.0.0.1", **settings: str
+) -> Iterator[Server]:
     """`mamori serve` as README starts it: development mode, SQLite in `data_dir`, plus any
-    MAMORI_* `settings` (e.g. RECOVERY_HOLDING_HOURS="0")."""
+    MAMORI_* `settings` (e.g. RECOVERY_HOLDING_HOURS="0"). `host_name`: what the browser
+    calls it ("localhost" for passkeys, which an IP address cannot have)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAMORI_")}
     env.update(MAMORI_ENV="development", MAMORI_DATA_DIR=str(data_dir))
-    env["MAMORI_BASE_URL"] = f"http://127.0.0.1:{port}"
+    env["MAMORI_BASE_URL"] = f"http://{host_name}:{port}"
     env.update({f"MAMORI_{name}": value for name, value in settings.items()})
     log = data_dir / "serve.log"
     with log.open("wb") as output:
@@ -67,10 +70,9 @@ def running_server(data_dir: Path, **settings: str) -> Iterator[Server]:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(url, process, log)
-        yield Server(url, data_dir)
+        wait_until_healthy(f"http://127.0.0.1:{port}", process, log)
+        yield Server(f"http://{host_name}:{port}", data_dir)
     finally:
         process.terminate()
         try:

@@ -33,7 +33,7 @@ def log_in_with_password(page: Page, server: Server, username: str) -> None:
     page.goto(f"{server.url}/login")
     page.get_by_label("Username, e-mail or phone number").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
 
 
 def use_backup_code(page: Page, code: str) -> None:

@@ -115,7 +115,7 @@ def test_phone_lost_password_known_from_the_login_page_to_the_security_review(
     page.get_by_role("link", name="Log in").click()
     page.get_by_label("Username, e-mail or phone number").fill(username)
     page.get_by_label("Password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
 
     expect(page).to_have_url(f"{server.url}/accounts/center/security-review")
     expect(page.get_by_role("heading", level=1)).to_have_text("Review your security")

@@ -96,18 +96,20 @@ def test_sign_up_log_out_and_log_in_again(page: Page, server: Server, screenshot
         page.get_by_label("Username, e-mail or phone number"),
         page.get_by_label("Password", exact=True),
     )
-    assert login.get_attribute("autocomplete") == "username"
+    assert (
+        login.get_attribute("autocomplete") == "username webauthn"
+    )  # passkeys in the autofill too
     assert password.get_attribute("autocomplete") == "current-password"
     login.fill(username)
     password.fill("not my password at all")
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("alert")).to_have_text("The login or password isn't right")
     expect(page.get_by_label("Username, e-mail or phone number")).to_have_value(username)
     assert_fits_the_screen(page)
     page.screenshot(path=screenshots / f"{where}-4-wrong-password.png", full_page=True)
 
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page).to_have_url(f"{server.url}/accounts/center")
     expect(page.get_by_text(f"Logged in as {username}")).to_be_visible()
 
@@ -123,7 +125,7 @@ def test_logging_in_with_the_e_mail_address(page: Page, server: Server):
     page.get_by_role("button", name="Log out").click()
     page.get_by_label("Username, e-mail or phone number").fill(f"{username}@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_text(f"Logged in as {username}")).to_be_visible()
 
 

@@ -13,6 +13,8 @@ from mamori.security.ratings import rate_password
 from tests.backup_codes.helpers import spend
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
 from tests.core.helpers import csrf_from, shown, web_log_in
+from tests.passkeys.authenticator import SoftAuthenticator
+from tests.passkeys.helpers import add_passkey
 from tests.security.helpers import CHECKUP, confirm_contacts
 from tests.two_factor.helpers import last_code_sent_to, user_with_app
 
@@ -47,6 +49,7 @@ def test_no_two_factor_is_at_risk_and_says_how_to_fix_it(client):
     assert report["grade"] == "at_risk"
     assert statuses(report) == {
         "two_factor_off": "risk",
+        "passkey_missing": "warning",
         "email_unconfirmed": "warning",
         "phone_missing": "warning",
         "trusted_contacts_missing": "warning",
@@ -114,6 +117,7 @@ def test_everything_in_order_is_good(client, ctx, clock):
     token, _, _ = user_with_app(client, clock)
     confirm_contacts(ctx)
     choose_trusted_contacts(client, token)
+    assert add_passkey(client, token, SoftAuthenticator()).status_code == 201
     reviewed = client.post("/api/v1/me/security/checkup/reviewed", headers=bearer(token))
     assert reviewed.status_code == 200
 
@@ -123,6 +127,7 @@ def test_everything_in_order_is_good(client, ctx, clock):
     assert set(statuses(report).values()) == {"ok"}
     assert set(statuses(report)) == {
         "two_factor_on",
+        "passkey",
         "authenticator_app",
         "backup_codes",
         "email_confirmed",
@@ -222,3 +227,21 @@ def test_marking_as_reviewed_needs_the_csrf_token(client):
 
     assert refused.status_code == 403
     assert "Never" in shown(client.get(CHECKUP))
+
+
+def test_a_passkey_is_rated_strongest_and_suggested_to_whoever_has_none(client, clock):
+    token, _, _ = user_with_app(client, clock)
+
+    before = statuses(checkup(client, token))
+    assert before["passkey_missing"] == "warning"
+    suggestion = next(
+        f for f in checkup(client, token)["findings"] if f["code"] == "passkey_missing"
+    )
+    assert suggestion["fix"] == "Add a passkey"
+    assert suggestion["fix_url"] == "/accounts/center/password-and-security/passkeys"
+
+    add_passkey(client, token, SoftAuthenticator())
+
+    after = statuses(checkup(client, token))
+    assert after["passkey"] == "ok"
+    assert "passkey_missing" not in after

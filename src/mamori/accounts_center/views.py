@@ -11,6 +11,7 @@ from mamori.accounts_center import service
 from mamori.backup_codes.service import remaining_codes
 from mamori.core.errors import MamoriError
 from mamori.core.i18n import translator, zone_names
+from mamori.passkeys.service import passkey_count
 from mamori.recovery.service import pending_recoveries
 from mamori.sessions.service import active_sessions
 from mamori.sessions.signed_in import PageAccount, SignedIn
@@ -47,6 +48,7 @@ def password_and_security(request: Request, me: PageAccount) -> Response:
         "accounts_center/password_and_security.html",
         user=me.user,
         session_count=len(sessions),
+        passkey_count=passkey_count(me.db, me.user_id),
         recoveries=pending_recoveries(me.db, me.ctx, me.user_id),
         backup_codes_left=remaining_codes(me.db, me.user_id),
     )

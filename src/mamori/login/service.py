@@ -19,6 +19,7 @@ from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
 from mamori.login.models import LoginChallenge
 from mamori.notifications.service import alert_user
+from mamori.passkeys import service as passkeys
 from mamori.recovery import service as recovery
 from mamori.second_factors.methods import AMR_VALUES, METHOD_NAMES, Attempt, Method
 from mamori.security import service as security
@@ -28,6 +29,7 @@ from mamori.sessions.service import NewSession, mark_reauthenticated, start_sess
 from mamori.settings import Settings
 from mamori.two_factor import service as two_factor
 from mamori.two_factor import verify as second_factor
+from mamori.two_factor.errors import MethodNotAvailable
 from mamori.two_factor.verify import Proof, Step
 
 
@@ -262,7 +264,7 @@ LOGIN = Step(
     method_detail="method",
 )
 CONFIRM_ITS_YOU = Step(
-    accepts=frozenset({Method.TOTP, Method.BACKUP_CODE}),
+    accepts=frozenset({Method.TOTP, Method.BACKUP_CODE, Method.PASSKEY}),
     failed_event="reauthentication.failed",
     method_detail="factor",
 )
@@ -351,6 +353,14 @@ def _someone_has_the_password(
         )
 
 
+def second_step_passkey_options(db: Session, ctx: Context, token: str) -> str:
+    """Options for a passkey at this login's second step, bound to it."""
+    challenge, user = challenge_user(db, ctx, token)
+    if not passkeys.has_passkeys(db, user.id):
+        raise MethodNotAvailable()
+    return passkeys.second_factor_options(db, ctx, user, f"login:{challenge.id}")
+
+
 def challenge_methods(db: Session, ctx: Context, token: str) -> list[str]:
     """What the challenge page offers (a Method is its string); ChallengeExpired when
     the login must start over."""
@@ -358,16 +368,31 @@ def challenge_methods(db: Session, ctx: Context, token: str) -> list[str]:
     return list[str](two_factor.login_methods(db, ctx, user))
 
 
+def _confirming(session_id: int) -> str:
+    return f"reauthenticate:{session_id}"
+
+
+def reauthentication_passkey_options(db: Session, ctx: Context, session_id: int) -> str:
+    """Options for "Confirm it's you" with a passkey, bound to this session."""
+    _, user = session_and_user(db, session_id)
+    if not passkeys.has_passkeys(db, user.id):
+        raise MethodNotAvailable()
+    return passkeys.second_factor_options(db, ctx, user, _confirming(session_id))
+
+
 def reauthenticate_with_second_factor(
     db: Session, ctx: Context, origin: Origin, session_id: int, method: str, code: str
 ) -> None:
-    """ "Confirm it's you" with the app or a backup code instead of the password.
+    """ "Confirm it's you" with the app, a backup code or a passkey instead of the password.
 
     The same failure counter as the login challenge guards it, so a stolen session
     cannot guess codes faster than an attacker at the login page.
     """
     session, user = session_and_user(db, session_id)
-    attempt = Attempt(user, origin, lane=security.trusted_lane(db, ctx, user, origin, None))
+    lane = security.trusted_lane(db, ctx, user, origin, None)
+    attempt = Attempt(
+        user, origin, lane=lane, purpose="reauthenticate", binding=_confirming(session_id)
+    )
     proof = Proof(attempt, method, code)
     proven = second_factor.verify_second_factor(db, ctx, CONFIRM_ITS_YOU, proof)
     mark_reauthenticated(ctx.clock, session)

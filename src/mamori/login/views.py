@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from mamori.audit.service import Origin
 from mamori.backup_codes.service import remaining_codes
 from mamori.context import Context
 from mamori.core.errors import ChallengeExpired, MamoriError, TooManyAttempts
 from mamori.core.i18n import translator
-from mamori.login import service
+from mamori.login import passkey, service
 from mamori.sessions.http import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -89,6 +91,58 @@ def log_in(
         return response
     assert result.session is not None
     response = _after_login(request, result.session, safe_next(next))
+    set_session_cookie(request, response, result.session.token)
+    set_device_cookie(request, response, device)
+    return response
+
+
+def _browser_binding(request: Request) -> str:
+    """A passkey login's challenge belongs to this browser (its CSRF cookie, checked)."""
+    return passkey.browser_binding(request.cookies.get(cookie_name(request, "mamori_csrf"), ""))
+
+
+@router.post("/login/passkey/options", dependencies=[Depends(check_csrf)])
+def passkey_login_options(request: Request, db: Db, ctx: Ctx, origin: RequestOrigin) -> Response:
+    """For the login page's script: the same options for everyone."""
+    options = passkey.passkey_login_options(db, ctx, origin, _browser_binding(request))
+    return JSONResponse(json.loads(options), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/login/passkey", dependencies=[Depends(check_csrf)])
+def log_in_with_passkey(
+    request: Request,
+    viewer: PageViewer,
+    db: Db,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    credential: str = Form(max_length=limits.MAX_CREDENTIAL),
+    next: str = Form("/", max_length=limits.MAX_NEXT),
+) -> Response:
+    if (onward := _go_on(viewer, next)) is not None:
+        return onward
+    device = device_secret(request)
+    try:
+        result = passkey.log_in_with_passkey(
+            db,
+            ctx,
+            origin,
+            credential_json=credential,
+            binding=_browser_binding(request),
+            kind="web",
+            device=device,
+        )
+    except MamoriError as error:
+        return render_with_error(
+            request,
+            "login/login.html",
+            error,
+            next=safe_next(next),
+            here=_login_here(request, next),
+        )
+    target = safe_next(next)
+    if target == "/":
+        target = page_path(request, "accounts_center")
+    response = _after_login(request, result.session, target)
     set_session_cookie(request, response, result.session.token)
     set_device_cookie(request, response, device)
     return response
@@ -323,10 +377,46 @@ def verify_code(
 ) -> Response:
     if (onward := _go_on(viewer, next)) is not None:
         return onward
+    return _second_step(request, viewer, db, ctx, origin, method, code, next)
+
+
+@router.post("/login/two-factor/passkey-options", dependencies=[Depends(check_csrf)])
+def second_step_passkey_options(request: Request, db: Db, ctx: Ctx) -> Response:
+    """For the two-factor step's script: this login's passkeys, bound to it."""
+    options = service.second_step_passkey_options(db, ctx, _challenge_token(request))
+    return JSONResponse(json.loads(options), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/login/two-factor/passkey", dependencies=[Depends(check_csrf)])
+def verify_passkey(
+    request: Request,
+    viewer: PageViewer,
+    db: Db,
+    ctx: Ctx,
+    origin: RequestOrigin,
+    credential: str = Form(max_length=limits.MAX_CREDENTIAL),
+    next: str = Form("/", max_length=limits.MAX_NEXT),
+) -> Response:
+    """A passkey as the second step: what the browser gave comes in `credential`."""
+    if (onward := _go_on(viewer, next)) is not None:
+        return onward
+    return _second_step(request, viewer, db, ctx, origin, "passkey", credential, next)
+
+
+def _second_step(
+    request: Request,
+    viewer: SignedIn | None,
+    db: Session,
+    ctx: Context,
+    origin: Origin,
+    method: str,
+    answer: str,
+    next: str,
+) -> Response:
     token = _challenge_token(request)
     device = device_secret(request)
     try:
-        result = service.verify_second_factor(db, ctx, origin, token, method, code, device=device)
+        result = service.verify_second_factor(db, ctx, origin, token, method, answer, device=device)
     except ChallengeExpired:
         return _start_over(request, viewer, next)
     except MamoriError as error:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mamori.recovery import service
@@ -24,7 +26,14 @@ RecoveryId = Annotated[
     ),
 ]
 ProofKind = Literal[
-    "email_code", "sms_code", "password", "totp", "backup_code", "trusted_contacts", "support"
+    "email_code",
+    "sms_code",
+    "password",
+    "passkey",
+    "totp",
+    "backup_code",
+    "trusted_contacts",
+    "support",
 ]
 
 
@@ -76,8 +85,13 @@ class CodeSent(BaseModel):
 
 
 class ProofRequest(BaseModel):
-    method: Literal["email_code", "sms_code", "password", "totp", "backup_code"]
+    method: Literal["email_code", "sms_code", "password", "totp", "backup_code", "passkey"]
     code: str | None = Field(default=None, min_length=limits.NOT_EMPTY, max_length=limits.MAX_CODE)
+    credential: dict[str, Any] | None = Field(
+        default=None,
+        description="passkey: what navigator.credentials.get() gave, as JSON, for the "
+        "options of POST /api/v1/recovery/{recovery}/passkey-options",
+    )
     password: str | None = Field(
         default=None, min_length=limits.NOT_EMPTY, max_length=limits.MAX_PASSWORD
     )
@@ -156,7 +170,10 @@ def send_code(
 @router.post(
     "/recovery/{recovery}/proofs",
     responses={
-        400: {"description": "invalid_code, option_not_available"},
+        400: {
+            "description": "invalid_code, option_not_available; "
+            "passkey_not_accepted, passkey_request_expired"
+        },
         401: {"description": "invalid_credentials (the password)"},
         409: {"description": "code_already_used, security_code_first"},
         410: {"description": "recovery_expired, challenge_expired (the code)"},
@@ -174,10 +191,30 @@ def add_proof(
         option = "email" if body.method == "email_code" else "sms"
         found = service.prove_with_code(db, ctx, origin, recovery, option, body.code or "")
     else:
+        answer = json.dumps(body.credential) if body.credential is not None else body.code
         found = service.prove_with_second_factor(
-            db, ctx, origin, recovery, body.method, body.code or ""
+            db, ctx, origin, recovery, body.method, answer or ""
         )
     return _answer(found)
+
+
+@router.post(
+    "/recovery/{recovery}/passkey-options",
+    responses={
+        200: {
+            "description": "PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get()",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        400: {"description": "option_not_available: no passkey on the account"},
+        409: {"description": "security_code_first"},
+        410: {"description": "recovery_expired"},
+    },
+    response_class=JSONResponse,
+)
+def recovery_passkey_options(recovery: RecoveryId, ctx: Ctx, db: Db) -> JSONResponse:
+    """Options for a passkey as the second proof (after a security code), 5 minutes, once."""
+    options = service.recovery_passkey_options(db, ctx, recovery)
+    return JSONResponse(json.loads(options), headers={"Cache-Control": "no-store"})
 
 
 @router.post(

@@ -21,7 +21,7 @@ Option = Literal["email", "sms"]
 CODE_PROOFS = {"email": "email_code", "sms": "sms_code"}
 # What only the person can have received: the first proof is always one of these.
 RECEIVED = frozenset({"email_code", "sms_code", "trusted_contacts", "support"})
-SECOND_FACTORS = frozenset({Method.TOTP, Method.BACKUP_CODE})
+SECOND_FACTORS = frozenset({Method.PASSKEY, Method.TOTP, Method.BACKUP_CODE})
 MAX_TOKEN = 128
 
 

@@ -92,7 +92,8 @@ def status_of(db: Session, ctx: Context, attempt: RecoveryAttempt) -> RecoverySt
     next_proofs: list[str] = []
     if not ready:
         methods = two_factor.login_methods(db, ctx, user)
-        next_proofs = ["password", *[m for m in ("totp", "backup_code") if m in methods]]
+        second = [m for m in ("passkey", "totp", "backup_code") if m in methods]
+        next_proofs = ["password", *second]
         next_proofs += [CODE_PROOFS[d.option] for d in options]
         next_proofs.append("trusted_contacts")
         next_proofs = [p for p in next_proofs if p not in proofs]

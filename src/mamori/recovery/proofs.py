@@ -17,6 +17,7 @@ from mamori.codes import service as codes
 from mamori.context import Context
 from mamori.core.errors import ChallengeExpired, CodeAlreadyUsed, InvalidCode
 from mamori.core.throttle import Policy
+from mamori.passkeys import service as passkeys
 from mamori.recovery import messages
 from mamori.recovery.alerts import alert_everywhere
 from mamori.recovery.attempts import (
@@ -188,10 +189,28 @@ def prove_with_second_factor(
         unavailable=OptionNotAvailable,
     )
     lane = security.trusted_lane(db, ctx, user, origin, None)
-    proof = Proof(Attempt(user, origin, lane=lane), method, code)
+    binding = _passkey_binding(attempt)
+    proof = Proof(
+        Attempt(user, origin, lane=lane, purpose="recovery", binding=binding), method, code
+    )
     proven = verify_second_factor(db, ctx, step, proof)
     add_proof(db, ctx, origin, attempt, proven.method.value)
     return status_of(db, ctx, attempt)
+
+
+def recovery_passkey_options(db: Session, ctx: Context, token: str) -> str:
+    """Options for a passkey as the second proof, bound to this recovery. No credential
+    is named in them: the browser offers what it holds."""
+    attempt = open_attempt(db, ctx, token)
+    _require_received_proof(db, attempt)
+    user = attempt_user(db, attempt)
+    if user is None or not passkeys.has_passkeys(db, user.id):
+        raise OptionNotAvailable()
+    return passkeys.second_factor_options(db, ctx, user, _passkey_binding(attempt), name_them=False)
+
+
+def _passkey_binding(attempt: RecoveryAttempt) -> str:
+    return f"recovery:{attempt.id}"
 
 
 def _require_received_proof(db: Session, attempt: RecoveryAttempt) -> None:

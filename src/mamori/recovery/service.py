@@ -31,6 +31,7 @@ from mamori.recovery.proofs import (
     prove_with_code,
     prove_with_password,
     prove_with_second_factor,
+    recovery_passkey_options,
     send_recovery_code,
     wrong_code_policy,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "prove_with_code",
     "prove_with_password",
     "prove_with_second_factor",
+    "recovery_passkey_options",
     "recovery_status",
     "send_recovery_code",
     "start_approved_recovery",

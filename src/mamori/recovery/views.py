@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from mamori.context import Context
@@ -189,7 +190,7 @@ def enter_recovery_code(
 
 
 # The second proofs the chooser offers, each on a form of its own.
-WAYS = ("backup_code", "totp", "password")
+WAYS = ("passkey", "backup_code", "totp", "password")
 
 
 def _more_values(ctx: Context, found: service.RecoveryStatus, way: str | None) -> dict[str, Any]:
@@ -243,6 +244,31 @@ def prove_second_factor(
         return _start_over(request)
     except MamoriError as error:
         return _page_with_error(request, db, ctx, error, way=method)
+    return redirect_to(request, _next_page(found))
+
+
+@router.post("/recovery/passkey-options", dependencies=[Depends(check_csrf)])
+def recovery_passkey_options(request: Request, ctx: Ctx, db: Db) -> Response:
+    """For the page's script: options for a passkey as the second proof."""
+    options = service.recovery_passkey_options(db, ctx, recovery_token(request))
+    return JSONResponse(json.loads(options), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/recovery/passkey", dependencies=[Depends(check_csrf)])
+def prove_with_passkey(
+    request: Request,
+    ctx: Ctx,
+    db: Db,
+    origin: RequestOrigin,
+    credential: str = Form(max_length=limits.MAX_CREDENTIAL),
+) -> Response:
+    token = recovery_token(request)
+    try:
+        found = service.prove_with_second_factor(db, ctx, origin, token, "passkey", credential)
+    except RecoveryExpired:
+        return _start_over(request)
+    except MamoriError as error:
+        return _page_with_error(request, db, ctx, error, way="passkey")
     return redirect_to(request, _next_page(found))
 
 

@@ -2,7 +2,7 @@
 
 Low on purpose: the authenticator app (totp/), backup codes (backup_codes/) and texted or
 e-mailed codes (two_factor/security_codes.py) implement it without importing the registry
-that lists them (two_factor/registry.py). A passkey will be one more implementation."""
+that lists them (two_factor/registry.py). A passkey (passkeys/) is one more."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class Method(StrEnum):
     SMS = "sms"
     EMAIL = "email"
     BACKUP_CODE = "backup_code"
+    PASSKEY = "passkey"
 
     @classmethod
     def named(cls, text: str) -> Method | None:
@@ -41,6 +42,7 @@ METHOD_NAMES: dict[str, str] = {
     Method.SMS: "text message",
     Method.EMAIL: "e-mail",
     Method.BACKUP_CODE: "backup code",
+    Method.PASSKEY: "passkey",
 }
 
 

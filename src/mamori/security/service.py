@@ -20,6 +20,7 @@ from mamori.core.i18n import translator
 from mamori.notifications import links
 from mamori.notifications.models import OutboxMessage
 from mamori.notifications.service import alert_user
+from mamori.passkeys.service import remove_passkeys_since
 from mamori.security.errors import (
     LinkAlreadyUsed,
     LinkNotValid,
@@ -162,6 +163,10 @@ ALERT_TITLES = {
     "backup_codes.viewed": "Your backup codes were viewed",
     "backup_codes.regenerated": "You got new backup codes",
     "login.new_device": "New login from a device we don't recognise",
+    "passkey.added": "A passkey was added",
+    "passkey.renamed": "A passkey was renamed",
+    "passkey.removed": "A passkey was removed",
+    "passkey.sign_count_backwards": "A passkey may have been copied",
     "login.throttled": "Someone is trying to log in to your account",
     "recovery.started": "Account recovery was started",
     "recovery.completed": "Your account was recovered",
@@ -305,6 +310,8 @@ def disown(db: Session, ctx: Context, origin: Origin, token: str) -> User:
     now = ctx.clock.now()
     # Open logins end with the sessions (credential stamps, see accounts/credentials.py).
     ended = end_other_sessions(db, ctx.clock, origin, user.id, keep=None)
+    named = event.details.get("passkey") if isinstance(event.details, dict) else None
+    removed = remove_passkeys_since(db, user.id, event.at, str(named) if named else None)
     state_for_update(db, user.id).password_change_required_at = now
     record_event(
         db,
@@ -315,6 +322,7 @@ def disown(db: Session, ctx: Context, origin: Origin, token: str) -> User:
         disowned_event=event.event,
         disowned_event_id=event.id,
         sessions_ended=ended,
+        passkeys_removed=removed,
     )
     alert_user(
         db,

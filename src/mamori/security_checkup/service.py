@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from mamori.accounts.models import User
 from mamori.backup_codes.service import remaining_codes
 from mamori.context import Context
+from mamori.passkeys.service import passkey_count
 from mamori.second_factors.methods import Method
 from mamori.security.models import SecurityState
 from mamori.security.ratings import password_rating
@@ -33,6 +34,7 @@ PASSWORD_PAGE = f"{SECURITY_PAGE}/password"
 CHECKUP_PAGE = f"{SECURITY_PAGE}/checkup"
 # The contact-details feature's page: confirm, add or change the e-mail and phone.
 CONTACT_PAGE = f"{SECURITY_PAGE}/contact-details"
+PASSKEYS_PAGE = f"{SECURITY_PAGE}/passkeys"
 BACKUP_CODES_LOW = 2
 REVIEW_EVERY = timedelta(days=180)
 
@@ -59,6 +61,7 @@ class Account:
     state: SecurityState | None
     factors: list[Method]
     backup_codes_left: int | None
+    passkeys: int = 0
 
 
 Check = Callable[[Session, Context, Account], Finding | None]
@@ -76,11 +79,28 @@ def check_two_factor(db: Session, ctx: Context, account: Account) -> Finding:
     )
 
 
+def check_passkey(db: Session, ctx: Context, account: Account) -> Finding:
+    """The strongest way in: it works only on mamori's own site, so it cannot be phished."""
+    if account.passkeys:
+        return Finding(
+            "passkey", "ok", "You have a passkey: the strongest way to log in, it can't be phished"
+        )
+    return Finding(
+        "passkey_missing",
+        "warning",
+        "No passkey: codes and passwords can be phished by fake login pages",
+        "Add a passkey",
+        PASSKEYS_PAGE,
+    )
+
+
 def check_authenticator_app(db: Session, ctx: Context, account: Account) -> Finding | None:
     if not account.factors:
         return None
     if Method.TOTP in account.factors:
         return Finding("authenticator_app", "ok", "You use an authentication app")
+    if account.passkeys:
+        return None  # texts are not the only second factor: the passkey is stronger
     return Finding(
         "sms_only",
         "warning",
@@ -227,6 +247,7 @@ def check_trusted_contacts(db: Session, ctx: Context, account: Account) -> Findi
 # A new check is a function above, added here: pages and the API pick it up.
 CHECKS: list[Check] = [
     check_two_factor,
+    check_passkey,
     check_authenticator_app,
     check_backup_codes,
     check_email,
@@ -253,6 +274,7 @@ def run_checkup(db: Session, ctx: Context, user: User) -> Checkup:
         if two_factor.is_two_factor_on(db, user.id)
         else [],
         backup_codes_left=remaining_codes(db, user.id),
+        passkeys=passkey_count(db, user.id),
     )
     findings = [found for check in CHECKS if (found := check(db, ctx, account)) is not None]
     return Checkup(grade_of(findings), findings, state.reviewed_at if state else None)

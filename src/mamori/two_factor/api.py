@@ -45,7 +45,7 @@ class TwoFactorStatus(BaseModel):
 
 
 class DefaultMethod(BaseModel):
-    method: Literal["totp", "sms"]
+    method: Literal["passkey", "totp", "sms"]
 
 
 @router.get("")
@@ -122,3 +122,17 @@ def remove_method(method: Literal["totp", "sms"], me: RecentlyConfirmedApiAccoun
 def turn_off(me: RecentlyConfirmedApiAccount) -> Response:
     service.turn_off_two_factor(me.db, me.ctx, me.origin, me.user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/passkey",
+    responses={
+        **REAUTH,
+        400: {"description": "method_not_available: no passkey yet, or two-factor is on"},
+    },
+)
+def turn_on_with_passkey(me: RecentlyConfirmedApiAccount) -> Enabled:
+    """Two-factor on, starting with a passkey added at POST /api/v1/me/passkeys; the
+    first backup codes come with it."""
+    codes = service.turn_on_with_passkey(me.db, me.ctx, me.origin, me.user)
+    return Enabled(backup_codes=codes)

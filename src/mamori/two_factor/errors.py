@@ -17,3 +17,12 @@ class SecondFactorLocked(MamoriError):
         423,
         "Too many wrong codes. Use “Can't log in?” to recover your account.",
     )
+
+
+class OnlyTwoFactorMethod(MamoriError):
+    code, status, title = (
+        "only_two_factor_method",
+        409,
+        "This passkey is your only two-factor method. Add another method, or turn "
+        "two-factor authentication off, before you remove it.",
+    )

@@ -17,14 +17,20 @@ from mamori.context import Context
 from mamori.core.errors import TooManyAttempts
 from mamori.core.throttle import Policy
 from mamori.notifications.service import alert_user
+from mamori.passkeys import service as passkeys
 
 # METHOD_NAMES and confirmed_phone are re-exported: callers have always found them here.
 from mamori.second_factors.methods import METHOD_NAMES as METHOD_NAMES
 from mamori.second_factors.methods import Method
 from mamori.totp import service as totp
-from mamori.two_factor.errors import MethodNotAvailable, NoPendingPhone, SecondFactorLocked
+from mamori.two_factor.errors import (
+    MethodNotAvailable,
+    NoPendingPhone,
+    OnlyTwoFactorMethod,
+    SecondFactorLocked,
+)
 from mamori.two_factor.models import PhoneMethod, TwoFactorSettings
-from mamori.two_factor.registry import FACTORS, SET_UP
+from mamori.two_factor.registry import FACTORS, PHISHING_RESISTANT, SET_UP
 from mamori.two_factor.security_codes import confirmed_phone as confirmed_phone
 
 # --- the failure counter -------------------------------------------------------------
@@ -131,11 +137,13 @@ def is_two_factor_on(db: Session, user_id: int) -> bool:
 
 
 def login_methods(db: Session, ctx: Context, user: User) -> list[Method]:
-    """What "Try another way" offers: the methods set up (the default first), then the
-    others this person has now (e-mail codes where the operator allows them, backup
-    codes while any remain)."""
+    """What "Try another way" offers: a passkey first when the person has one (it cannot
+    be phished), the methods set up (the default first), then the others this person has
+    now (e-mail codes where the operator allows them, backup codes while any remain)."""
+    first = [m for m in PHISHING_RESISTANT if FACTORS[m].available(db, ctx, user)]
+    set_up = [m for m in enabled_factors(db, user.id) if m not in first]
     others = [m for m, f in FACTORS.items() if m not in SET_UP and f.available(db, ctx, user)]
-    return enabled_factors(db, user.id) + others
+    return first + set_up + others
 
 
 # --- turning methods on and off ---------------------------------------------------------
@@ -174,6 +182,24 @@ def method_confirmed(
     return backup_codes.generate_backup_codes(db, ctx, origin, user)
 
 
+def turn_on_with_passkey(db: Session, ctx: Context, origin: Origin, user: User) -> list[str]:
+    """Two-factor on, starting with the person's passkey (added on the Passkeys page).
+    Returns the first backup codes; the caller checks "Confirm it's you"."""
+    if two_factor_settings(db, user.id) is not None or not SET_UP[Method.PASSKEY].is_set_up(
+        db, user.id
+    ):
+        raise MethodNotAvailable()
+    return method_confirmed(db, ctx, origin, user, Method.PASSKEY)
+
+
+def keep_the_only_method(db: Session, user_id: int) -> None:
+    """Before the last passkey goes: not while it is two-factor's only method."""
+    if two_factor_settings(db, user_id) is not None and enabled_factors(db, user_id) == [
+        Method.PASSKEY
+    ]:
+        raise OnlyTwoFactorMethod()
+
+
 def set_default_method(db: Session, ctx: Context, origin: Origin, user: User, method: str) -> None:
     preferences = two_factor_settings(db, user.id)
     chosen = _set_up_method(db, user.id, method)
@@ -197,6 +223,8 @@ def remove_method(db: Session, ctx: Context, origin: Origin, user: User, method:
     """Removing the last method turns two-factor off (and its backup codes go with it)."""
     factors = enabled_factors(db, user.id)
     removed = _set_up_method(db, user.id, method)
+    if removed == Method.PASSKEY and factors != [removed]:
+        raise MethodNotAvailable()  # passkeys are removed on the Passkeys page
     if factors == [removed]:
         turn_off_two_factor(db, ctx, origin, user)
         return
@@ -315,3 +343,8 @@ def confirm_authenticator(
 ) -> list[str]:
     totp.confirm_enrollment(db, ctx, user.id, typed)
     return method_confirmed(db, ctx, origin, user, Method.TOTP)
+
+
+# The Passkeys page asks two-factor before the last passkey goes (passkeys/ cannot import
+# this feature, which sits above it).
+passkeys.BEFORE_REMOVING_THE_LAST.append(keep_the_only_method)

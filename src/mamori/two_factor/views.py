@@ -96,7 +96,24 @@ def _turned_on(request: Request, me: SignedIn, codes: list[str]) -> Response:
         return redirect_to(request, "two_factor_page", query={"done": "added"})
     if me.ctx.settings.backup_codes_mode == "viewable":
         return redirect_to(request, "two_factor_turned_on")
-    return render(request, "two_factor/turned_on.html", codes=codes, user=me.user)
+    return render(
+        request, "two_factor/turned_on.html", codes=codes, user=me.user, **_first_method(me)
+    )
+
+
+def _first_method(me: SignedIn) -> dict[str, Any]:
+    preferences = service.two_factor_settings(me.db, me.user_id)
+    return {"first": preferences.default_method if preferences else None}
+
+
+@router.post(f"{PAGE}/passkey", dependencies=[Depends(check_csrf)])
+def turn_on_with_passkey(request: Request, me: RecentlyConfirmedPageAccount) -> Response:
+    """Two-factor on with the passkey the person has; the backup codes come as usual."""
+    try:
+        codes = service.turn_on_with_passkey(me.db, me.ctx, me.origin, me.user)
+    except MamoriError as error:
+        return render_with_error(request, "two_factor/overview.html", error, **_overview_values(me))
+    return _turned_on(request, me, codes)
 
 
 @router.get(f"{PAGE}/on")
@@ -119,6 +136,7 @@ def two_factor_turned_on(request: Request, me: RecentlyConfirmedPageAccount) -> 
         created_at=sheet.created_at,
         download_url=page_path(request, "download_backup_codes"),
         user=me.user,
+        **_first_method(me),
     )
 
 
@@ -175,7 +193,7 @@ def remove_method_page(request: Request, me: PageAccount, method: str = "") -> R
     if method not in {m.value for m in methods}:
         return redirect_to(request, "two_factor_page")
     _ = translator(request_locale(request))
-    names = {"totp": _("Authentication app"), "sms": _("Text message")}
+    names = {"passkey": _("Passkeys"), "totp": _("Authentication app"), "sms": _("Text message")}
     return render(
         request,
         "two_factor/confirm_remove.html",

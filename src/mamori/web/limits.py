@@ -50,3 +50,5 @@ MAX_EVIDENCE_FILES = 10
 MAX_CONTACT_NAMES = 20
 # An IANA time zone name ("America/Argentina/ComodRivadavia" is the longest, 32).
 MAX_TIME_ZONE = 64
+# A WebAuthn credential as the browser's JSON (a passkey's attestation or assertion).
+MAX_CREDENTIAL = 16 * 1024
