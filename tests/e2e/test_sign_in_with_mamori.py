@@ -216,7 +216,7 @@ def test_an_apache_protected_page_logs_in_through_mamori_with_two_factor(
         expect(page).to_have_url(f"{mamori.url}/login?next=" + page.url.split("next=")[1])
         page.get_by_label("Username, e-mail or phone number").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Log in", exact=True).click()
         page.get_by_label("Security code").fill(next_step_code(key))
         page.get_by_role("button", name="Confirm").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(

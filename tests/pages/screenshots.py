@@ -4,7 +4,7 @@
     .venv/bin/python -m tests.pages.screenshots OUTDIR
 
 It starts its own `mamori serve` (development mode, a fresh SQLite database in a temporary
-folder) and walks the pages as tests/pages/test_every_page.py does. Files are named
+folder) and walks the pages as tests/e2e/test_every_page.py does. Files are named
 `<language>-<position>-<route name>.png`, in the order a person meets the pages.
 """
 

@@ -2,7 +2,7 @@
 
 The walk makes the state the pages need as a person would (signs up, turns on the
 authenticator app, logs in with a backup code, starts a recovery) and, at each page,
-hands it to `visit`: the check of tests/pages/test_every_page.py, or the camera of
+hands it to `visit`: the check of tests/e2e/test_every_page.py, or the camera of
 `python -m tests.pages.screenshots`. Every page route the app names (`app.state.pages`,
 GET) is either in PAGES or in NOT_PAGES with the reason.
 """
@@ -125,6 +125,18 @@ def walk_every_page(page: Page, server: Server, visit: Callable[[Page, str], Non
     walk.go("checkup_page", f"{SECURITY}/checkup")
     walk.go("security_review", f"{CENTER}/security-review")
     walk.go("emails_page", f"{SECURITY}/emails")
+    walk.go("passkeys_page", f"{SECURITY}/passkeys")
+    walk.go("new_passkey_page", f"{SECURITY}/passkeys/new")
+    # No passkey in this browser: the links a removed passkey's page leaves behind.
+    walk.go("passkey_page", f"{SECURITY}/passkeys/404")
+    walk.go("remove_passkey_page", f"{SECURITY}/passkeys/404/remove")
+    walk.go("apps_page", f"{CENTER}/apps-and-websites")
+    walk.go("remove_app_page", f"{CENTER}/apps-and-websites/no-such-app/remove")
+    # Sign in with mamori, reached by an app nobody registered: the person is told, not
+    # sent anywhere; a request that expired; the question before logging out.
+    walk.go("authorize", "/oauth/authorize?client_id=no-such-app")
+    walk.go("continue_authorization", "/oauth/authorize/continue?request=no-longer-valid")
+    walk.go("end_session", "/oauth/logout")
     walk.go("reauthenticate_page", "/reauthenticate")
 
     # Two-factor: off, then on with the authenticator app.
@@ -169,6 +181,7 @@ def walk_every_page(page: Page, server: Server, visit: Callable[[Page, str], Non
     walk.go("queue_page", "/operator/support")
     page.locator("main .menu a").first.click()
     walk.at("case_page")
+    walk.go("operator_apps_page", "/operator/apps")
 
     # "Can't log in?" for the account: a code by e-mail, then the chooser of the next proof.
     page.context.clear_cookies()

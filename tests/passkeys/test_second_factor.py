@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 
+from mamori.sessions.models import LoginSession
 from tests.conftest import PASSWORD, bearer
 from tests.core.helpers import clock_of, events, problem
 from tests.passkeys.authenticator import SoftAuthenticator
-from tests.passkeys.helpers import ME, account, add_passkey
+from tests.passkeys.helpers import ME, account, add_passkey, passkey_login
 from tests.recovery.helpers import confirm_addresses, prove, prove_by_email, start
 from tests.two_factor.helpers import user_with_app
 
@@ -60,6 +62,24 @@ def test_the_second_step_offers_the_passkey_first_and_takes_it(client, ctx):
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "authenticated"
     assert events(ctx, "login.succeeded")[-1].details["factor"] == "password+passkey"
+    # What an app signed in through mamori is told (OpenID Connect `amr`, RFC 8176).
+    assert newest_session_amr(ctx) == "pwd hwk mfa"
+
+
+def test_a_passkey_alone_counts_as_two_factors_for_apps(client, ctx):
+    _, phone = app_and_passkey(client, ctx)
+
+    answer = passkey_login(client, phone)
+
+    assert answer.json()["status"] == "authenticated"
+    assert newest_session_amr(ctx) == "hwk mfa"
+
+
+def newest_session_amr(ctx: Any) -> str | None:
+    with ctx.database.session() as db:
+        newest = db.scalars(select(LoginSession).order_by(LoginSession.id.desc())).first()
+        assert newest is not None
+        return newest.amr
 
 
 def test_another_persons_passkey_does_not_pass_the_second_step_and_counts(client, ctx):

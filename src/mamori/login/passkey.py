@@ -112,7 +112,9 @@ def _start(
 ) -> SecondFactorResult:
     if recovery.apply_due_recoveries(db, ctx, origin, user_id=user.id):
         db.refresh(user)
-    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, kind)
+    # Possession of the key plus the person's PIN or biometric (user verification is
+    # required here): two factors in one, so `mfa` with no password.
+    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, kind, "hwk mfa")
     record_event(
         db,
         ctx.clock,

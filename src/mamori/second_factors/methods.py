@@ -53,6 +53,9 @@ AMR_VALUES: dict[str, str] = {
     Method.SMS: "sms",
     Method.EMAIL: "otp",
     Method.BACKUP_CODE: "otp",
+    # A passkey is proof of possession of a key (RFC 8176 "hwk"), whether the key lives in
+    # a security key or syncs through a password manager: the server cannot tell reliably.
+    Method.PASSKEY: "hwk",
 }
 
 

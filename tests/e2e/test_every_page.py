@@ -120,7 +120,7 @@ def test_every_page_fits_is_accessible_and_answers_empty_forms_with_a_page(
             said["browser"] = page.locator("#login").evaluate("field => field.validationMessage")
             answer = page.request.post(
                 page.url,
-                form={"csrf_token": page.locator("main [name=csrf_token]").input_value()},
+                form={"csrf_token": page.locator("main [name=csrf_token]").first.input_value()},
                 headers={"Referer": page.url, "Accept-Language": "ja"},
             )
             said["server"] = answer.text()
