@@ -77,7 +77,9 @@ def test_a_passkey_alone_counts_as_two_factors_for_apps(client, ctx):
 
 def newest_session_amr(ctx: Any) -> str | None:
     with ctx.database.session() as db:
-        newest = db.scalars(select(LoginSession).order_by(LoginSession.id.desc())).first()
+        newest: LoginSession | None = db.scalars(
+            select(LoginSession).order_by(LoginSession.id.desc())
+        ).first()
         assert newest is not None
         return newest.amr
 
