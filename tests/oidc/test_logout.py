@@ -131,6 +131,26 @@ def test_this_wasnt_me_logs_the_person_out_of_every_app_by_sub(client, ctx, back
     assert all(m["channel"] in ("email", "sms") for m in client.get("/dev/outbox").json())
 
 
+def test_removing_the_app_in_accounts_center_tells_it_to_log_the_person_out(
+    client, ctx, backend, signed_in
+):
+    app, oauth, tokens = signed_in
+    sub = verified(client, tokens["id_token"])["sub"]
+    remove = f"/accounts/center/apps-and-websites/{app.client_id}/remove"
+    asked = client.get(remove)
+    client.post(remove, data={"csrf_token": csrf_from(asked)})
+
+    assert_tokens_dead(client, app, oauth, tokens)
+    tell_apps(ctx)
+    [token] = backend.tokens
+    claims = logout_claims(client, token, app)
+    assert claims["sub"] == sub and "sid" not in claims  # every session it holds for her
+    [queued] = events(ctx, "oidc.backchannel_logout_queued")
+    assert queued.details["logs_out"] == "every_session"
+    # mamori's own session goes on: only the app was removed.
+    assert client.get("/accounts/center").status_code == 200
+
+
 def test_an_app_that_does_not_answer_is_told_again_later(client, ctx, clock, backend, signed_in):
     backend.status = 503
     page = client.get("/accounts/center")

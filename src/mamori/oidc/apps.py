@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.oidc.authorization import SCOPES
+from mamori.oidc.backchannel import tell_app_it_was_removed
 from mamori.oidc.errors import AppNotFound
 from mamori.oidc.models import OidcClient, OidcConsent, OidcToken
 
@@ -56,8 +57,9 @@ def app_let_in(db: Session, user_id: int, client_id: str) -> AppLetIn:
 
 
 def remove_app(db: Session, ctx: Context, origin: Origin, user_id: int, client_id: str) -> None:
-    """The app loses access at once: every token it holds for this person is revoked, and
-    next time it must ask again (a first-party app signs in without asking)."""
+    """The app loses access at once: every token it holds for this person is revoked, the
+    app is told by back-channel logout when it takes it, and next time it must ask again
+    (a first-party app signs in without asking)."""
     app_let_in(db, user_id, client_id)
     consent, client = db.execute(
         select(OidcConsent, OidcClient)
@@ -86,3 +88,4 @@ def remove_app(db: Session, ctx: Context, origin: Origin, user_id: int, client_i
         revoked=int(revoked),
         by="person",
     )
+    tell_app_it_was_removed(db, ctx, origin, client, user_id)

@@ -96,7 +96,34 @@ def _tell_app(db: Session, ctx: Context, session_id: int, client_pk: int, genera
         .values(revoked_at=ctx.clock.now())
         .execution_options(synchronize_session=False)
     )
-    token = logout_token(db, ctx, client, session, everyone=everyone)
+    token = logout_token(db, ctx, client, user.id, None if everyone else session)
+    _queue(db, ctx, client, user.id, token, WORKER, everyone=everyone)
+    return 1
+
+
+def tell_app_it_was_removed(
+    db: Session, ctx: Context, origin: Origin, client: OidcClient, user_id: int
+) -> None:
+    """The person removed the app in Accounts Center: its tokens are revoked already, and
+    the app is told to end every session it holds for them (`sub`, no `sid`), so a
+    signed-in tab does not live on until its own session times out."""
+    if client.backchannel_logout_uri is None:
+        return
+    token = logout_token(db, ctx, client, user_id, None)
+    _queue(db, ctx, client, user_id, token, origin, everyone=True)
+
+
+def _queue(
+    db: Session,
+    ctx: Context,
+    client: OidcClient,
+    user_id: int,
+    token: str,
+    origin: Origin,
+    *,
+    everyone: bool,
+) -> None:
+    assert client.backchannel_logout_uri
     queue_for_app(
         db,
         ctx,
@@ -110,18 +137,18 @@ def _tell_app(db: Session, ctx: Context, session_id: int, client_pk: int, genera
         db,
         ctx.clock,
         "oidc.backchannel_logout_queued",
-        WORKER,
-        user_id=user.id,
+        origin,
+        user_id=user_id,
         client=client.client_id,
         logs_out="every_session" if everyone else "one_session",
     )
-    return 1
 
 
 def logout_token(
-    db: Session, ctx: Context, client: OidcClient, session: LoginSession, *, everyone: bool
+    db: Session, ctx: Context, client: OidcClient, user_id: int, session: LoginSession | None
 ) -> str:
-    """Back-Channel Logout 1.0 §2.4: a signed JWT with the logout event, never a nonce."""
+    """Back-Channel Logout 1.0 §2.4: a signed JWT with the logout event, never a nonce.
+    With a session it names that one (`sid`); without, every session of the person."""
     now = ctx.clock.now()
     claims: dict[str, object] = {
         "iss": ctx.settings.base_url,
@@ -130,9 +157,9 @@ def logout_token(
         "exp": int((now + LOGOUT_TOKEN_LIFE).timestamp()),
         "jti": secrets.token_urlsafe(24),
         "events": {EVENT: {}},
-        "sub": subject_of(db, session.user_id),
+        "sub": subject_of(db, user_id),
     }
-    if not everyone:
+    if session is not None:
         claims["sid"] = session_id_claim(ctx, session)
     alg, key = signing_key(db, ctx)
     return jwt.encode({"alg": alg, "kid": key.kid, "typ": LOGOUT_TOKEN_TYPE}, claims, key)
