@@ -4,10 +4,12 @@ them, against the test's database: what an app developer is handed, and what is 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select, text
 
+from mamori.oidc.clients import new_client_id
 from mamori.oidc.models import OidcClient
 from tests.core.helpers import events, run_cli
 from tests.support.helpers import write_secrets
@@ -98,3 +100,11 @@ def test_a_public_app_has_no_secret_to_rotate(operator):
     made = create(operator, "SPA", "--public", "--redirect-uri", "https://spa.example/cb")
     result = run_cli(operator, "clients", "rotate-secret", str(made["client_id"]))
     assert result.exit_code == 1 and "invalid_client_settings" in result.output
+
+
+def test_an_app_id_never_reads_as_an_option_in_the_operators_shell():
+    # One id in 64 began with "-" when ids were url-safe base64, and
+    # `mamori clients rotate-secret -v3…` then failed with "No such option".
+    ids = {new_client_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", client_id) for client_id in ids)

@@ -109,7 +109,7 @@ def create_client(
             raise InvalidClientSettings("A back-channel logout URI must be an https URL")
     secret = None if public else new_token()
     client = OidcClient(
-        client_id=secrets.token_urlsafe(16),
+        client_id=new_client_id(),
         name=name,
         secret_digest=None if secret is None else token_digest(secret),
         redirect_uris="\n".join(dict.fromkeys(uris)),
@@ -123,6 +123,12 @@ def create_client(
         db, ctx.clock, "oidc.client_created", origin, client=client.client_id, public=public
     )
     return NewClient(client, secret)
+
+
+def new_client_id() -> str:
+    # Hex, not url-safe base64: an id that begins with "-" reads as an option to the
+    # operator's shell commands (`mamori clients show -v3…`), and hex survives any URL.
+    return secrets.token_hex(16)
 
 
 def list_clients(db: Session) -> list[OidcClient]:

@@ -105,15 +105,18 @@
     }
   };
 
-  // Passkeys offered in the username field's autofill (conditional mediation).
+  // Passkeys offered in the username field's autofill (conditional mediation). The
+  // request counts as under way from the first line, so that a tap on the button while the
+  // browser is still answering "is autofill available?" stops it too.
   const autofill = async (form) => {
-    if (!window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
-    if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
     const controller = new AbortController();
     conditional = controller;
     let finished;
     conditionalDone = new Promise((resolve) => { finished = resolve; });
     try {
+      if (!window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
+      if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+      if (controller.signal.aborted) return;
       const json = await options(form);
       if (controller.signal.aborted) return;
       const credential = await navigator.credentials.get({
@@ -125,13 +128,19 @@
     } catch (error) {
       // Aborted for the button, or dismissed: the password form is still there.
     } finally {
+      if (conditional === controller) conditional = null;
       finished();
     }
   };
 
   for (const form of document.querySelectorAll("form[data-passkey]")) {
     const start = form.querySelector("[data-passkey-start]");
-    if (start) start.addEventListener("click", () => ceremony(form));
+    if (start) {
+      // The button comes disabled: until this file has run, a tap would do nothing.
+      start.addEventListener("click", () => ceremony(form));
+      start.disabled = false;
+      if (start.hasAttribute("autofocus")) start.focus();
+    }
     if (form.dataset.autofill === "on") autofill(form);
   }
 })();
