@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from mamori.audit.service import Origin
 from mamori.context import Context
+from mamori.core.errors import InvalidRequest
 from mamori.core.i18n import translator
 from mamori.oidc import service
 from mamori.oidc.apps import app_let_in, apps_let_in
@@ -112,6 +113,25 @@ def authorize(
     token = service.save_request(db, ctx, client, parameters, viewer.session if viewer else None)
     pending = service.open_request(db, ctx, token)
     return _answer(request, db, ctx, origin, pending, viewer, straight=True)
+
+
+# The most a POSTed request may carry on to the GET: what a URL reliably holds.
+MAX_POSTED_REQUEST = 8192
+
+
+@router.post(AUTHORIZE)
+async def authorize_by_post(request: Request) -> Response:
+    """OpenID Connect Core §3.1.2.1: the authorization endpoint takes POST as well as GET.
+    The same request goes on as a GET: an app's form posts from its own site, and the
+    browser keeps mamori's SameSite=Lax cookies off such a POST, so only the GET can see
+    that the person is already logged in (and answer `prompt=none` truthfully)."""
+    form = await request.form(max_files=0, max_fields=64)
+    query = urlencode([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    if len(query) > MAX_POSTED_REQUEST:
+        raise InvalidRequest(
+            "This sign-in request is too long. Go back to the app and start again."
+        )
+    return RedirectResponse(page_path(request, "authorize") + "?" + query, status_code=303)
 
 
 @router.get(f"{AUTHORIZE}/continue")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
@@ -29,10 +29,14 @@ from mamori.web.templating import (
     render,
     render_with_error,
     request_locale,
+    safe_next,
 )
 
 router = APIRouter(include_in_schema=False)
 RECOVERY_COOKIE = "mamori_recovery"
+# Where the person was going when they could not log in (an app's sign-in under way): the
+# done page's "Log in" goes on there. Only ever a local path, checked when it is read.
+RETURN_COOKIE = "mamori_recovery_return"
 CANCEL_LINK = "/recovery/cancel/"
 
 hide_secret_paths(CANCEL_LINK)
@@ -98,8 +102,8 @@ def _next_page(found: service.RecoveryStatus) -> str:
 
 
 @router.get("/recovery")
-def start_page(request: Request) -> Response:
-    return render(request, "recovery/start.html")
+def start_page(request: Request, next: str = Query("/", max_length=limits.MAX_NEXT)) -> Response:
+    return render(request, "recovery/start.html", next=safe_next(next))
 
 
 @router.post("/recovery", dependencies=[Depends(check_csrf)])
@@ -109,18 +113,39 @@ def start(
     db: Db,
     origin: RequestOrigin,
     login: str = Form(max_length=limits.MAX_LOGIN),
+    next: str = Form("/", max_length=limits.MAX_NEXT),
 ) -> Response:
     try:
         started = service.start_recovery(
             db, ctx, origin, login=login, device=device_secret(request)
         )
     except MamoriError as error:
-        return render_with_error(request, "recovery/start.html", error, login=login)
+        return render_with_error(
+            request, "recovery/start.html", error, login=login, next=safe_next(next)
+        )
     response = redirect_to(request, "options_page")
-    set_recovery_cookie(
-        request, response, started.token, ctx.settings.recovery_attempt_hours * 3600
-    )
+    seconds = ctx.settings.recovery_attempt_hours * 3600
+    set_recovery_cookie(request, response, started.token, seconds)
+    _remember_where_to_return(request, response, safe_next(next), seconds)
     return response
+
+
+def _remember_where_to_return(
+    request: Request, response: Response, target: str, seconds: int
+) -> None:
+    name = cookie_name(request, RETURN_COOKIE)
+    if target == "/":  # a recovery started on its own: forget an earlier one's place
+        response.delete_cookie(name, path="/")
+        return
+    response.set_cookie(
+        name,
+        target,
+        max_age=seconds,
+        httponly=True,
+        secure=is_https(request),
+        samesite="lax",
+        path="/",
+    )
 
 
 @router.get("/recovery/next")
@@ -323,7 +348,15 @@ def done_page(request: Request, ctx: Ctx, db: Db) -> Response:
         return _start_over(request)
     if found.state == "open":
         return redirect_to(request, _next_page(found))
-    return render(request, "recovery/done.html", status=found)
+    # Straight back to where the person was going once the new password works now; a
+    # recovery that waits ends long after the app stopped waiting for them.
+    back_to = safe_next(request.cookies.get(cookie_name(request, RETURN_COOKIE)))
+    return render(
+        request,
+        "recovery/done.html",
+        status=found,
+        back_to=back_to if found.state == "completed" else "/",
+    )
 
 
 def _no_referrer(response: Response) -> Response:
