@@ -30,8 +30,8 @@ from mamori.core.terminal import safe_json, safe_text
 from mamori.notifications.delivery import deliver_pending
 from mamori.notifications.errors import MessageNotFound, NotRetryable
 from mamori.notifications.models import OutboxMessage
-from mamori.notifications.service import messages
-from mamori.notifications.service import retry_message as requeue
+from mamori.notifications.outbox import messages
+from mamori.notifications.outbox import retry_message as requeue
 from mamori.observability.logs import logging_config
 from mamori.observability.metrics import MULTIPROCESS_VARIABLE, prepare_multiprocess_directory
 from mamori.oidc import cli as oidc_cli

@@ -33,7 +33,7 @@ from mamori.core.errors import (
 from mamori.core.throttle import Throttle
 from mamori.models import Base
 from mamori.notifications.errors import DeliveryFailed
-from mamori.notifications.service import outbox
+from mamori.notifications.outbox import outbox
 from mamori.sessions.http import unauthenticated_api_request
 from mamori.web.errors import install_error_handlers
 from tests.conftest import redis_counters

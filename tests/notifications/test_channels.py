@@ -16,7 +16,8 @@ from mamori.audit.service import Origin, recent_events
 from mamori.context import Context
 from mamori.notifications.delivery import DeliveryCounts, deliver_pending
 from mamori.notifications.errors import DeliveryFailed, DeliveryNotConfigured
-from mamori.notifications.service import REDACTED, alert_user, outbox, send_email, send_sms
+from mamori.notifications.outbox import outbox
+from mamori.notifications.service import REDACTED, alert_user, send_email, send_sms
 from mamori.sessions.http import unauthenticated_api_request
 from mamori.sign_up.service import sign_up
 from mamori.web.errors import install_error_handlers

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from mamori.accounts.models import User
 from mamori.notifications.errors import DeliveryFailed
+from mamori.notifications.outbox import outbox as stored_messages
 from mamori.recovery import service as recovery
 from mamori.recovery.models import RecoveryAttempt
 from mamori.support import service
@@ -273,9 +274,7 @@ def test_outside_development_the_stored_mail_never_holds_the_link(ctx):
     [mail] = [m for m in inbox.mails if m.recipients == [CONTACT]]
     _link, token = link_in({"body": mail.text})
     with ctx.database.session() as db:
-        from mamori.notifications.service import outbox as stored
-
-        bodies = [m.body for m in stored(db)]
+        bodies = [m.body for m in stored_messages(db)]
     assert not any(token in body for body in bodies)
     assert any("/recovery/support/••••••" in body for body in bodies)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from mamori.core.errors import NotFound
 from mamori.notifications.models import OutboxMessage
-from mamori.notifications.service import outbox
+from mamori.notifications.outbox import outbox
 from mamori.sessions.signed_in import Db
 from mamori.web.deps import Ctx
 from mamori.web.templating import render

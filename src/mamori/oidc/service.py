@@ -35,15 +35,8 @@ from mamori.oidc.authorization import (
 from mamori.oidc.clients import active_client, authenticate_client, same_origin_as_registered
 from mamori.oidc.errors import refused
 from mamori.oidc.keys import published_key_set
-from mamori.oidc.tokens import (
-    audience_of_id_token,
-    exchange_code,
-    introspect,
-    refresh,
-    revoke,
-    throttle_token_requests,
-    userinfo,
-)
+from mamori.oidc.token_use import audience_of_id_token, introspect, revoke, userinfo
+from mamori.oidc.tokens import exchange_code, refresh, throttle_token_requests
 
 __all__ = [
     "CONSENT",

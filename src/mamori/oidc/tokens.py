@@ -1,5 +1,5 @@
-"""The token endpoint's rules (code and refresh grants), the tokens themselves, userinfo,
-revocation (RFC 7009) and introspection (RFC 7662).
+"""The token endpoint's rules (code and refresh grants) and the tokens themselves; what an
+app does with a token it holds (userinfo, revocation, introspection) is in `token_use`.
 
 Every token is bound to the mamori login session it came from: when that session ends
 (logout, password change, "This wasn't me", recovery, an operator's disable), the
@@ -17,7 +17,6 @@ from typing import Any
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
-from joserfc.errors import JoseError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from mamori.notifications.service import alert_user
 from mamori.oidc.authorization import acr_of, session_amr
 from mamori.oidc.clients import active_client
 from mamori.oidc.errors import refused
-from mamori.oidc.keys import signing_key, verification_keys
+from mamori.oidc.keys import signing_key
 from mamori.oidc.models import AuthorizationCode, OidcClient, OidcConsent, OidcSubject, OidcToken
 from mamori.sessions.models import LoginSession
 from mamori.sessions.service import is_active
@@ -118,7 +117,7 @@ class Issued:
         }
 
 
-def _timestamp(moment: datetime) -> int:
+def timestamp(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
@@ -139,8 +138,8 @@ def _issue(
     common = {
         "iss": settings.base_url,
         "sub": sub,
-        "iat": _timestamp(now),
-        "auth_time": _timestamp(session.created_at),
+        "iat": timestamp(now),
+        "auth_time": timestamp(session.created_at),
         "acr": acr_of(session),
         "amr": session_amr(session),
         "sid": session_id_claim(ctx, session),
@@ -151,7 +150,7 @@ def _issue(
         **common,
         "aud": client.client_id,
         "client_id": client.client_id,
-        "exp": _timestamp(now + access_life),
+        "exp": timestamp(now + access_life),
         "jti": jti,
         "scope": scope,
     }
@@ -162,7 +161,7 @@ def _issue(
         **claims_for_scope(user, scope),
         "aud": client.client_id,
         "azp": client.client_id,
-        "exp": _timestamp(now + timedelta(minutes=settings.oidc_id_token_minutes)),
+        "exp": timestamp(now + timedelta(minutes=settings.oidc_id_token_minutes)),
     }
     if nonce:
         id_claims["nonce"] = nonce
@@ -211,7 +210,7 @@ def _touch_consent(db: Session, ctx: Context, client: OidcClient, user_id: int, 
     db.flush()
 
 
-def _live_session(db: Session, ctx: Context, session_id: int) -> LoginSession | None:
+def live_session(db: Session, ctx: Context, session_id: int) -> LoginSession | None:
     session = db.get(LoginSession, session_id)
     if session is None or not is_active(session, ctx.clock.now(), ctx.settings):
         return None
@@ -220,7 +219,7 @@ def _live_session(db: Session, ctx: Context, session_id: int) -> LoginSession | 
     return session
 
 
-def _consent_removed(db: Session, client: OidcClient, user_id: int) -> bool:
+def consent_removed(db: Session, client: OidcClient, user_id: int) -> bool:
     if client.first_party:
         return False
     consent = db.scalar(
@@ -279,7 +278,7 @@ def exchange_code(
     ).rowcount  # type: ignore[attr-defined]
     if used != 1:
         _code_reused(db, ctx, origin, client, row)
-    session = _live_session(db, ctx, row.session_id)
+    session = live_session(db, ctx, row.session_id)
     if session is None:
         raise refused("invalid_grant", "The person's mamori session has ended")
     issued = _issue(db, ctx, client, session, row.id, row.scope, row.nonce)
@@ -336,8 +335,8 @@ def refresh(
         _refresh_token_reused(db, ctx, origin, client, row)
     if row.revoked_at is not None or row.expires_at <= ctx.clock.now():
         raise refused("invalid_grant", "The refresh token was revoked or has expired")
-    session = _live_session(db, ctx, row.session_id)
-    if session is None or _consent_removed(db, client, row.user_id):
+    session = live_session(db, ctx, row.session_id)
+    if session is None or consent_removed(db, client, row.user_id):
         raise refused("invalid_grant", "The person's sign-in to this app has ended")
     granted = row.scope.split()
     asked = scope.split() if scope else granted
@@ -395,121 +394,3 @@ def _refresh_token_reused(
             username=user.username,
         )
     raise refused("invalid_grant", "The refresh token was already used")
-
-
-@dataclass(frozen=True)
-class LiveToken:
-    row: OidcToken
-    claims: dict[str, Any]
-    session: LoginSession
-    client: OidcClient
-
-
-def _decode_access_token(db: Session, ctx: Context, token: str) -> dict[str, Any] | None:
-    if not token or len(token) > 4096:
-        return None
-    try:
-        decoded = jwt.decode(token, verification_keys(db, ctx), algorithms=["ES256", "RS256"])
-    except (JoseError, ValueError):
-        return None
-    if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
-        return None  # an ID token is not an access token
-    claims = dict(decoded.claims)
-    now = _timestamp(ctx.clock.now())
-    if claims.get("iss") != ctx.settings.base_url or int(claims.get("exp", 0)) <= now:
-        return None
-    return claims
-
-
-def audience_of_id_token(db: Session, ctx: Context, id_token: str) -> str | None:
-    """The app an ID token mamori signed was for; expired is fine (a logout hint)."""
-    if len(id_token) > 8192:
-        return None
-    try:
-        decoded = jwt.decode(id_token, verification_keys(db, ctx), algorithms=["ES256", "RS256"])
-    except (JoseError, ValueError):
-        return None
-    audience = decoded.claims.get("aud")
-    if decoded.claims.get("iss") != ctx.settings.base_url or not isinstance(audience, str):
-        return None
-    return audience
-
-
-def find_live_token(db: Session, ctx: Context, token: str) -> LiveToken | None:
-    """An access token (JWT) or refresh token that still stands: not expired, revoked
-    or spent, its session live, its app enabled and still allowed."""
-    claims = _decode_access_token(db, ctx, token) if token.count(".") == 2 else None
-    if claims is not None:
-        row = db.scalar(
-            select(OidcToken).where(
-                OidcToken.lookup == str(claims.get("jti")), OidcToken.kind == ACCESS
-            )
-        )
-    elif token and len(token) <= 128:
-        row = db.scalar(
-            select(OidcToken).where(
-                OidcToken.lookup == token_digest(token), OidcToken.kind == REFRESH
-            )
-        )
-        claims = {}
-    else:
-        return None
-    if row is None or row.revoked_at is not None or row.used_at is not None:
-        return None
-    if row.expires_at <= ctx.clock.now():
-        return None
-    client = db.get(OidcClient, row.client_pk)
-    session = _live_session(db, ctx, row.session_id)
-    if client is None or client.disabled_at is not None or session is None:
-        return None
-    if _consent_removed(db, client, row.user_id):
-        return None
-    return LiveToken(row, claims, session, client)
-
-
-def userinfo(db: Session, ctx: Context, access_token: str) -> dict[str, Any]:
-    live = find_live_token(db, ctx, access_token)
-    if live is None or live.row.kind != ACCESS:
-        raise refused("invalid_token", "The access token is not valid", 401)
-    user = live.session.user
-    return {"sub": subject_of(db, user.id), **claims_for_scope(user, live.row.scope)}
-
-
-def revoke(db: Session, ctx: Context, origin: Origin, client: OidcClient, token: str) -> None:
-    """RFC 7009: the app's own token and, with it, everything from the same code. An
-    unknown or someone else's token is answered the same (200), and changes nothing."""
-    live = find_live_token(db, ctx, token)
-    if live is None or live.client.id != client.id:
-        return
-    revoked = revoke_family(db, ctx, live.row.family)
-    record_event(
-        db,
-        ctx.clock,
-        "oidc.tokens_revoked",
-        origin,
-        user_id=live.row.user_id,
-        client=client.client_id,
-        revoked=revoked,
-        by="app",
-    )
-
-
-def introspect(db: Session, ctx: Context, client: OidcClient, token: str) -> dict[str, Any]:
-    """RFC 7662 for the app's backend: only its own tokens are described."""
-    live = find_live_token(db, ctx, token)
-    if live is None or live.client.id != client.id:
-        return {"active": False}
-    row = live.row
-    return {
-        "active": True,
-        "token_type": "access_token" if row.kind == ACCESS else "refresh_token",
-        "client_id": client.client_id,
-        "sub": subject_of(db, row.user_id),
-        "scope": row.scope,
-        "iss": ctx.settings.base_url,
-        "exp": _timestamp(row.expires_at),
-        "iat": _timestamp(row.created_at),
-        "sid": session_id_claim(ctx, live.session),
-        "username": live.session.user.username,
-        **({"aud": client.client_id, "jti": row.lookup} if row.kind == ACCESS else {}),
-    }
