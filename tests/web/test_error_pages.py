@@ -128,3 +128,14 @@ def test_an_error_the_form_route_does_not_catch_comes_back_on_the_same_page(clie
     assert 'class="alert error" role="alert"' in answer.text
     assert "このフォームの有効期限が切れました。" in shown(answer)
     assert 'value="hana"' not in answer.text  # nothing typed is echoed from a refused form
+
+
+def test_a_wrong_method_on_a_page_address_is_a_page_with_a_way_back(client):
+    """A bookmark of a form's address (GET on a POST-only path): a page, not JSON."""
+    answer = client.get("/recovery/send", headers=PAGE)
+
+    assert answer.status_code == 405
+    assert is_page(answer), answer.text[:200]
+    assert "このページはこの方法では開けません" in shown(answer)
+    assert '"title"' not in answer.text
+    assert 'href="/"' in answer.text
