@@ -18,7 +18,16 @@ from mamori.oidc.backchannel import EVENT, queue_backchannel_logouts
 from mamori.oidc.housekeeping import forget_expired
 from mamori.oidc.models import AuthorizationRequest, OidcToken
 from tests.conftest import PASSWORD, bearer, log_in, sign_up
-from tests.core.helpers import app_client, count, csrf_from, events, run_cli, shown
+from tests.core.helpers import (
+    app_client,
+    count,
+    csrf_from,
+    events,
+    run_cli,
+    shown,
+    submit,
+    web_log_in,
+)
 from tests.oidc.helpers import (
     ISSUER,
     App,
@@ -29,6 +38,8 @@ from tests.oidc.helpers import (
     verified,
 )
 from tests.oidc.test_refusals import exchange, signed_in_code
+from tests.recovery.helpers import complete, confirm_addresses, prove_by_email
+from tests.recovery.helpers import start as start_recovery
 from tests.security.helpers import wasnt_me_link
 from tests.security.test_wasnt_me import confirm
 from tests.support.helpers import write_secrets
@@ -197,8 +208,11 @@ def test_rp_initiated_logout_never_sends_the_person_to_an_unregistered_site(clie
     assert "You're logged out" in shown(done)
 
 
-def test_a_password_change_ends_the_apps_tokens_of_other_sessions(client, ctx, signed_in):
+def test_a_password_change_ends_the_apps_tokens_of_other_sessions(client, ctx, backend, signed_in):
+    """The phone that changed the password stays logged in, and so do its apps: the app is
+    told of the other session by its sid, not "every session" (sub alone)."""
     app, oauth, tokens = signed_in
+    sid = verified(client, tokens["id_token"])["sid"]
     phone = log_in(client, "sora")
     changed = client.post(
         "/api/v1/me/password",
@@ -207,6 +221,9 @@ def test_a_password_change_ends_the_apps_tokens_of_other_sessions(client, ctx, s
     )
     assert changed.status_code == 204
     assert_tokens_dead(client, app, oauth, tokens)
+    tell_apps(ctx)
+    [token] = backend.tokens
+    assert logout_claims(client, token, app)["sid"] == sid
 
 
 def test_an_operator_disabling_the_account_logs_it_out_of_every_app(
@@ -231,3 +248,38 @@ def test_what_the_provider_no_longer_needs_is_deleted_a_day_after_it_expired(
     clock.advance(days=40)  # past the session's end: its refresh token goes too
     forget_expired(ctx)
     assert count(ctx, OidcToken) == 0
+
+
+def test_log_out_of_all_other_sessions_ends_the_apps_tokens_of_those_sessions(
+    client, ctx, backend, signed_in
+):
+    """From another browser, "Log out of all other sessions": the session the app's
+    tokens came from ends, and the app is told that session (its sid)."""
+    app, oauth, tokens = signed_in
+    sid = verified(client, tokens["id_token"])["sid"]
+    with app_client(ctx) as laptop:
+        web_log_in(laptop, "sora", PASSWORD)
+        sessions = "/accounts/center/password-and-security/sessions"
+        ended = submit(laptop, f"{sessions}/end-others", f"{sessions}/end")
+        assert ended.status_code == 303
+
+    assert_tokens_dead(client, app, oauth, tokens)
+    tell_apps(ctx)
+    [token] = backend.tokens
+    assert logout_claims(client, token, app)["sid"] == sid
+
+
+def test_a_recovery_logs_the_person_out_of_every_app_by_sub(client, ctx, backend, signed_in):
+    app, oauth, tokens = signed_in
+    sub = verified(client, tokens["id_token"])["sub"]
+    confirm_addresses(ctx, "sora")
+    with app_client(ctx) as elsewhere:
+        recovery = start_recovery(elsewhere, "sora")["recovery"]
+        prove_by_email(elsewhere, recovery, MAIL)
+        assert complete(elsewhere, recovery).status_code == 200
+
+    assert_tokens_dead(client, app, oauth, tokens)
+    tell_apps(ctx)
+    [token] = backend.tokens
+    claims = logout_claims(client, token, app)
+    assert claims["sub"] == sub and "sid" not in claims

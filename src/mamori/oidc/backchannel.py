@@ -9,9 +9,11 @@ those apps hold, and queues a logout token to each app's `backchannel_logout_uri
 outbox delivers it like any message: retried, and audited when given up.
 
 When one session ended, the token names it (`sid`). When every session of the person
-ended (the account's credentials moved on since the code was issued: a password change,
-a recovery, "This wasn't me", "Log out of all other sessions"; or the account was
-disabled) it carries `sub` without `sid`: "log out all of this person's sessions"."""
+ended (the account's credentials moved on since the code was issued and no session lived
+on: a recovery, "This wasn't me"; or the account was disabled) it carries `sub` without
+`sid`: "log out all of this person's sessions". "Log out of all other sessions" and a
+password change keep the device they were made on, so each other session is named by
+its `sid` and the apps on that device stay logged in."""
 
 from __future__ import annotations
 
@@ -85,7 +87,9 @@ def _tell_app(db: Session, ctx: Context, session_id: int, client_pk: int, genera
     client = db.get(OidcClient, client_pk)
     assert session is not None and client is not None and client.backchannel_logout_uri
     user = session.user
-    everyone = user.disabled_at is not None or user.credential_generation > generation
+    everyone = user.disabled_at is not None or (
+        user.credential_generation > generation and not _a_session_was_kept(db, session)
+    )
     db.execute(
         update(OidcToken)
         .where(
@@ -99,6 +103,24 @@ def _tell_app(db: Session, ctx: Context, session_id: int, client_pk: int, genera
     token = logout_token(db, ctx, client, user.id, None if everyone else session)
     _queue(db, ctx, client, user.id, token, WORKER, everyone=everyone)
     return 1
+
+
+def _a_session_was_kept(db: Session, ended: LoginSession) -> bool:
+    """Did one of the person's sessions live on past the moment `ended` ended? "Log out of
+    all other sessions" and a password change keep the device they were made on: its apps
+    must not hear "every session" (`sub` alone), only of each session that ended. A login
+    made afterwards (after a recovery, say) does not count."""
+    assert ended.ended_at is not None
+    kept = db.scalar(
+        select(LoginSession.id)
+        .where(
+            LoginSession.user_id == ended.user_id,
+            LoginSession.ended_at.is_(None),
+            LoginSession.created_at <= ended.ended_at,
+        )
+        .limit(1)
+    )
+    return kept is not None
 
 
 def tell_app_it_was_removed(
