@@ -10,6 +10,7 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD, sign_up
+from tests.core.helpers import events
 from tests.oidc.helpers import (
     ISSUER,
     NATIVE_REDIRECT,
@@ -98,6 +99,13 @@ def test_a_public_app_signs_in_with_pkce_and_no_secret(client, ctx, clock, hana)
         verified(client, refreshed["access_token"])["sub"]
         == verified(client, token["access_token"])["sub"]
     )
+    # The grant, the tokens and the refresh are each in the audit trail, for this app,
+    # without a token in it.
+    trail = {e.event: e for e in events(ctx) if e.event.startswith("oidc.")}
+    for name in ("oidc.authorized", "oidc.tokens_issued", "oidc.tokens_refreshed"):
+        assert trail[name].details["client"] == app.client_id, name
+    written = " ".join(str(e.details) for e in trail.values())
+    assert token["refresh_token"] not in written and refreshed["refresh_token"] not in written
 
 
 def test_a_backup_code_counts_as_a_one_time_password(client, ctx, clock, hana):
