@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.core.servers import free_port, mamori_command, wait_until_healthy
+from tests.e2e.profiles import PROFILES, Profile, open_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -102,6 +103,21 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(params=PROFILES, ids=lambda profile: profile.name)
+def profile(request: pytest.FixtureRequest) -> Profile:
+    """Issue 12's two people: a phone in Japanese in Tokyo, a PC in English in London."""
+    chosen: Profile = request.param
+    return chosen
+
+
+@pytest.fixture
+def page(browser: Any, profile: Profile) -> Iterator[Any]:
+    """A fresh browser as `profile`'s person holds it (a module may define its own)."""
+    opened = open_page(browser, profile)
+    yield opened
+    opened.context.close()
 
 
 @pytest.fixture(scope="session")

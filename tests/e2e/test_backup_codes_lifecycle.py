@@ -1,103 +1,151 @@
-"""The whole backup-code life in Chromium (issue 4): turn on two-factor, download the
-.txt, log out, log in with a code from the file, view the codes, get new codes."""
+"""Backup codes down to the last one in Chromium (issues 4, 12), on a phone in Japanese in
+Tokyo and on a PC in English in London: turn on two-factor, download the .txt, log in with
+each code in turn, told each time how many are left, warned at 2, and none left at the end;
+then new codes from the warning."""
 
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import pyotp
-import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import PHONE, Server
-from tests.e2e.test_sign_up_and_log_in import PASSWORD, assert_fits_the_screen, sign_up
+from tests.e2e.conftest import Server
+from tests.e2e.profiles import Profile, assert_fits_the_screen
+from tests.e2e.steps import (
+    SECURITY,
+    TWO_FACTOR,
+    expect_logged_in,
+    log_in_with_password,
+    log_out,
+    new_username,
+    next_step_code,
+    sign_up,
+    turn_on_the_app,
+    use_backup_code,
+)
 
-TWO_FACTOR = "/accounts/center/password-and-security/two-factor"
 
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport=PHONE, locale="en-US", is_mobile=True, has_touch=True, accept_downloads=True
+def codes_left(p: Profile, count: int) -> str:
+    """What the page after a backup-code login says (the last one leads elsewhere)."""
+    return (
+        p.say("1 backup code left")
+        if count == 1
+        else p.say("{count} backup codes left", count=count)
     )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
-def log_in_with_password(page: Page, server: Server, username: str) -> None:
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Username, e-mail or phone number").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
+def running_low(p: Profile, count: int) -> str:
+    if count == 0:
+        return p.say("You have used all your backup codes.")
+    if count == 1:
+        return p.say("Only 1 backup code is left. Get new codes before it runs out.")
+    return p.say(
+        "Only {count} backup codes are left. Get new codes before they run out.", count=count
+    )
 
 
-def use_backup_code(page: Page, code: str) -> None:
-    page.get_by_role("link", name="Try another way").click()
-    page.get_by_role("link", name="Use a backup code").click()
-    page.get_by_label("Backup code").fill(code)
-    page.get_by_role("button", name="Confirm").click()
+def log_in_with_a_backup_code(
+    page: Page, p: Profile, server: Server, username: str, code: str
+) -> None:
+    """In again from a browser without cookies, straight to the backup-code step."""
+    page.context.clear_cookies()
+    log_in_with_password(page, p, server, username)
+    expect(page).to_have_url(f"{server.url}/login/two-factor")
+    page.goto(f"{server.url}/login/two-factor?method=backup_code")
+    page.get_by_label(p.say("Backup code")).fill(code)
+    page.get_by_role("button", name=p.say("Confirm")).click()
 
 
-def test_backup_codes_from_turning_on_to_new_codes(page: Page, server: Server, screenshots: Path):
-    username = f"kaito_{secrets.token_hex(3)}"
-    sign_up(page, server, username)
+def expect_warned(page: Page, p: Profile, left: int) -> None:
+    warning = page.locator("#backup-codes-low")
+    expect(warning).to_contain_text(running_low(p, left))
+    expect(warning.get_by_role("link", name=p.say("Get new codes"))).to_be_visible()
 
-    # Turn on two-factor with an authenticator app.
-    page.goto(f"{server.url}{TWO_FACTOR}")
-    page.get_by_role("link", name=re.compile("Authentication app")).first.click()
-    key = page.locator("#totp-key").inner_text().replace(" ", "")
-    page.get_by_label("Enter the 6-digit code from the app").fill(pyotp.TOTP(key).now())
-    page.get_by_role("button", name="Turn on").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor authentication is on")
-    shown = page.locator("#backup-codes-list .code").all_inner_texts()
+
+def test_backup_codes_down_to_the_last_one(
+    page: Page, profile: Profile, server: Server, screenshots: Path
+):
+    p, username = profile, new_username("kaito")
+    sign_up(page, p, server, username)
+    key, shown = turn_on_the_app(page, p, server)
     assert len(shown) == 10 and all(re.fullmatch(r"\d{4} \d{4}", c) for c in shown)
     assert_fits_the_screen(page)
-    page.screenshot(path=screenshots / "backup-1-turned-on.png", full_page=True)
+    page.screenshot(path=screenshots / f"{p.name}-backup-1-turned-on.png", full_page=True)
 
-    # Download the .txt: it holds exactly the codes shown.
+    # The .txt holds exactly the codes shown, in the person's language.
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Download (.txt)").click()
-    saved = Path(download_info.value.path())
-    in_file = re.findall(r"\b\d{4} \d{4}\b", saved.read_text())
-    assert sorted(in_file) == sorted(shown)
+        page.get_by_role("link", name=p.say("Download (.txt)")).click()
+    sheet = Path(download_info.value.path()).read_text()
+    in_file = re.findall(r"\b\d{4} \d{4}\b", sheet)
+    assert in_file == shown
+    assert p.say("Made on") in sheet
 
-    # Log out, then log in with a code typed from the file (hyphenated, as people do).
-    page.goto(f"{server.url}/accounts/center")
-    page.get_by_role("button", name="Log out").click()
-    log_in_with_password(page, server, username)
-    expect(page).to_have_url(f"{server.url}/login/two-factor")
-    first = in_file[0]
-    use_backup_code(page, first.replace(" ", "-"))
-    expect(page.locator("#codes-left")).to_have_text("9 backup codes left")
-    page.get_by_role("link", name="Continue").click()
-    expect(page).to_have_url(f"{server.url}/accounts/center")
+    # The first, typed from the file with a hyphen as people do, the way a person finds it.
+    log_out(page, p, server)
+    log_in_with_password(page, p, server, username)
+    first_used = datetime.now(UTC)
+    use_backup_code(page, p, in_file[0].replace(" ", "-"))
+    expect(page.locator("#codes-left")).to_have_text(codes_left(p, 9))
+    assert_fits_the_screen(page)
+    page.get_by_role("link", name=p.say("Continue")).click()
+    expect_logged_in(page, p, server, username)
+    expect(page.locator("#backup-codes-low")).to_have_count(0)
 
-    # View the codes again: the used one is struck through with its date, 9 remain.
+    # The codes page: the used one struck through, with when, in the person's zone.
     page.goto(f"{server.url}{TWO_FACTOR}/backup-codes")
-    expect(page.locator("#backup-codes-remaining")).to_contain_text("9 of 10")
-    expect(page.locator("#backup-codes-list del .code")).to_have_text([first])
-    page.screenshot(path=screenshots / "backup-2-viewed.png", full_page=True)
+    expect(page.locator("#backup-codes-remaining")).to_have_text(
+        p.say("{remaining} of {total} codes left", remaining=9, total=10)
+    )
+    expect(page.locator("#backup-codes-list del .code")).to_have_text([in_file[0]])
+    used = page.locator("#backup-codes-list .used .used-on").inner_text()
+    when_used = [p.say("Used {date}", date=t) for t in p.times(first_used, datetime.now(UTC))]
+    assert used in when_used, f"{used!r} is none of {when_used}"
+    assert_fits_the_screen(page)
+    page.screenshot(path=screenshots / f"{p.name}-backup-2-one-used.png", full_page=True)
 
-    # Get new codes: the whole set changes and an old unused code stops working.
-    # It asks first, saying the old codes stop working.
-    page.get_by_role("link", name="Get new codes").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Get new codes?")
-    page.get_by_role("button", name="Get new codes").click()
+    # Down to 2: told after the login, and warned with "Get new codes" where they look.
+    for code in in_file[1:8]:
+        log_in_with_a_backup_code(page, p, server, username, code)
+    expect(page.locator("#codes-left")).to_have_text(codes_left(p, 2))
+    expect(page.locator("#codes-left")).to_have_class(re.compile(r"\bwarning\b"))
+    page.get_by_role("link", name=p.say("Continue")).click()
+    expect_warned(page, p, 2)
+    for where in (SECURITY, TWO_FACTOR):
+        page.goto(f"{server.url}{where}")
+        expect_warned(page, p, 2)
+        assert_fits_the_screen(page)
+
+    log_in_with_a_backup_code(page, p, server, username, in_file[8])
+    expect(page.locator("#codes-left")).to_have_text(codes_left(p, 1))
+
+    # The last code works and leads to the codes page: none left, and what to do.
+    log_in_with_a_backup_code(page, p, server, username, in_file[9])
+    expect(page).to_have_url(re.compile(rf"{TWO_FACTOR}/backup-codes\?"))
+    expect(page.locator("#backup-codes-remaining")).to_have_text(
+        p.say("{remaining} of {total} codes left", remaining=0, total=10)
+    )
+    expect_warned(page, p, 0)
+    assert_fits_the_screen(page)
+    page.goto(f"{server.url}/accounts/center")
+    expect_logged_in(page, p, server, username)
+    expect_warned(page, p, 0)
+    page.screenshot(path=screenshots / f"{p.name}-backup-3-none-left.png", full_page=True)
+
+    # None left to offer: "Try another way" has no backup code now; the app still works.
+    log_out(page, p, server)
+    log_in_with_password(page, p, server, username)
+    page.get_by_role("link", name=p.say("Try another way")).click()
+    expect(page.get_by_role("link", name=p.say("Use a backup code"))).to_have_count(0)
+    page.get_by_role("link", name=p.say("Use your authenticator app")).click()
+    page.get_by_label(p.say("Security code")).fill(next_step_code(key))
+    page.get_by_role("button", name=p.say("Confirm")).click()
+    expect_logged_in(page, p, server, username)
+    page.locator("#backup-codes-low").get_by_role("link", name=p.say("Get new codes")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(p.say("Get new codes?"))
+    page.get_by_role("button", name=p.say("Get new codes")).click()
     fresh = page.locator("#backup-codes-list .code").all_inner_texts()
     assert len(fresh) == 10 and not set(fresh) & set(shown)
-
     page.goto(f"{server.url}/accounts/center")
-    page.get_by_role("button", name="Log out").click()
-    log_in_with_password(page, server, username)
-    use_backup_code(page, in_file[1])
-    expect(page.get_by_role("alert")).to_contain_text("isn't valid")
-    page.get_by_label("Backup code").fill(fresh[0])
-    page.get_by_role("button", name="Confirm").click()
-    expect(page.locator("#codes-left")).to_have_text("9 backup codes left")
-    page.get_by_role("link", name="Continue").click()
-    expect(page).to_have_url(f"{server.url}/accounts/center")
+    expect(page.locator("#backup-codes-low")).to_have_count(0)

@@ -15,9 +15,16 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.conftest import empty_postgres_schema
 from tests.e2e.conftest import PC, PHONE, Server, running_server
-from tests.e2e.test_sign_up_and_log_in import PASSWORD, assert_fits_the_screen, sign_up
+from tests.e2e.profiles import PC_IN_LONDON, assert_fits_the_screen
+from tests.e2e.steps import PASSWORD
+from tests.e2e.steps import sign_up as sign_up_as
 
 PASSKEYS = "/accounts/center/password-and-security/passkeys"
+
+
+def sign_up(page: Page, server: Server, username: str) -> None:
+    """Sign up on pages in English (these browsers ask for en-US)."""
+    sign_up_as(page, PC_IN_LONDON, server, username)
 
 
 def new_page(

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PHONE, Server
-from tests.e2e.test_sign_up_and_log_in import assert_fits_the_screen
+from tests.e2e.profiles import assert_fits_the_screen
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase"

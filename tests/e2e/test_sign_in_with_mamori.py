@@ -27,7 +27,7 @@ from mamori.totp.service import code_at
 from tests.conftest import PASSWORD
 from tests.core.servers import free_port, mamori_command
 from tests.e2e.conftest import PC, Server, running_server, skip_or_fail
-from tests.e2e.test_two_factor_login import next_step_code, this_step
+from tests.e2e.steps import next_step_code, this_step
 
 APACHE = Path("/usr/sbin/apache2")
 MODULES = Path("/usr/lib/apache2/modules")

@@ -20,8 +20,8 @@ from joserfc.jwk import KeySet
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import Server, running_server
+from tests.e2e.steps import next_step_code
 from tests.e2e.test_sign_in_with_mamori import mamori_cli, person_with_authenticator_app
-from tests.e2e.test_two_factor_login import next_step_code
 from tests.oidc.helpers import META_REFRESH
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
