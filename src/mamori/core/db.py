@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -59,15 +69,28 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
+# How a SQLite transaction begins, as a connection execution option: IMMEDIATE (the write
+# lock up front) unless the unit of work only reads.
+SQLITE_BEGIN = "mamori_sqlite_begin"
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """IMMEDIATE takes the write lock up front, so a conditional UPDATE never races a
+    reader upgrading to writer (which WAL refuses with SQLITE_BUSY_SNAPSHOT, no retry).
+    DEFERRED is for units of work that only read: no lock, no wait on writers."""
+    mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=16
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; take the write lock up front
-        # so a conditional UPDATE never races a reader upgrading to writer.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # pysqlite's own transaction handling is off (below); each transaction says how
+        # it begins.
+        event.listen(engine, "begin", _sqlite_begin)
 
         @event.listens_for(engine, "connect")
         def _no_implicit_begin(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
@@ -91,17 +114,25 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # The same pool; on SQLite its transactions begin DEFERRED (reads only).
+        self.reading_engine = self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.reading_sessions = sessionmaker(self.reading_engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
         """A unit of work: commits when the block ends cleanly, rolls back on a crash.
 
         A named MamoriError is an expected answer ("wrong password"), not a crash: what
         the service recorded before raising it (audit events, failure counts) is kept.
         Services therefore validate before they change anything else.
+
+        `read_only`: the block only reads (on SQLite it takes no write lock, so it neither
+        waits for writers nor holds them up). A write in it would have to upgrade the
+        lock, which SQLite refuses while another writer has committed since: such work
+        goes through `writing` or a unit of work of its own.
         """
-        with self.sessions() as db:
+        with (self.reading_sessions if read_only else self.sessions)() as db:
             db.begin()
             try:
                 yield db
@@ -116,6 +147,47 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+
+_READING_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _reading_engine(engine: Engine) -> Engine:
+    found = _READING_ENGINES.get(engine)
+    if found is None:
+        found = _READING_ENGINES[engine] = engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+    return found
+
+
+def writing_engine(db: Session) -> Engine:
+    """The engine of this unit of work, beginning its transactions IMMEDIATE: for a write
+    a read-only unit of work makes in a transaction of its own."""
+    bind = db.get_bind()
+    assert isinstance(bind, Engine)
+    return bind.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+
+
+def is_read_only(db: Session) -> bool:
+    """True in a unit of work opened with `read_only=True` (see Database.session)."""
+    bind = db.get_bind()
+    return bool(bind.get_execution_options().get(SQLITE_BEGIN) == "DEFERRED")
+
+
+@contextmanager
+def reading(db: Session) -> Iterator[None]:
+    """Run the block as a transaction of its own that only reads: on SQLite it begins
+    DEFERRED, so reads made before slow work (a password hash) hold no write lock and
+    wait for no writer. The transaction before it is committed first; the block's own
+    ends with it. Nothing in the block may write."""
+    db.commit()
+    bind = db.bind
+    assert isinstance(bind, Engine)
+    db.bind = _reading_engine(bind)
+    try:
+        yield
+        db.commit()
+    finally:
+        db.bind = bind
 
 
 @contextmanager
