@@ -180,8 +180,12 @@ def log_in(
 ) -> LoginResult:
     """`device`: the browser's device cookie (None for API clients), for new-device alerts."""
     user = check_password(db, ctx, origin, login=login, password=password, device=device)
+    # Read once and kept referenced, so the rating and the new session's hold find it in
+    # the identity map (which holds rows only weakly) instead of reading it again.
+    state = security.security_state(db, user.id)
     rate_password_at_login(db, ctx, user, password)
-    if two_factor.is_two_factor_on(db, user.id):
+    methods = two_factor.second_step_methods(db, ctx, user)
+    if methods:
         token = start_challenge(db, ctx, user, kind)
         record_event(
             db,
@@ -192,10 +196,11 @@ def log_in(
             factor="password",
             next="second_factor",
         )
-        return LoginResult(
-            user=user, challenge=token, methods=two_factor.login_methods(db, ctx, user)
-        )
-    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, kind)
+        return LoginResult(user=user, challenge=token, methods=methods)
+    digest = security.device_digest(ctx, user.id, device, origin)
+    session = start_session(
+        db, ctx.clock, ctx.settings, origin, user.id, kind, device_digest=digest
+    )
     record_event(
         db,
         ctx.clock,
@@ -206,6 +211,7 @@ def log_in(
         session=session.session.public_id,
     )
     security.secure_new_session(db, ctx, origin, user, session.session, device)
+    del state
     return LoginResult(user=user, session=session)
 
 
@@ -307,7 +313,10 @@ def verify_second_factor(
         raise
     _complete_challenge(db, ctx, challenge, user)
     amr = f"pwd {AMR_VALUES[proven.method]} mfa"
-    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind, amr)
+    digest = security.device_digest(ctx, user.id, device, origin)
+    session = start_session(
+        db, ctx.clock, ctx.settings, origin, user.id, challenge.kind, amr, device_digest=digest
+    )
     record_event(
         db,
         ctx.clock,

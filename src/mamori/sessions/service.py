@@ -42,10 +42,12 @@ def start_session(
     user_id: int,
     kind: str,
     amr: str = "pwd",
+    device_digest: str | None = None,
 ) -> NewSession:
     """A fresh token after every authentication step; the session counts as just reauthenticated.
 
-    `amr`: how the login was proven, as RFC 8176 values ("pwd", "pwd otp mfa")."""
+    `amr`: how the login was proven, as RFC 8176 values ("pwd", "pwd otp mfa").
+    `device_digest`: the device, when known now (written with the row, not after it)."""
     now = clock.now()
     token = new_token()
     user = db.get(User, user_id)
@@ -63,6 +65,7 @@ def start_session(
         ip=origin.ip,
         user_agent=(origin.user_agent or "")[:256] or None,
         amr=amr,
+        device_digest=device_digest,
     )
     db.add(session)
     db.flush()
