@@ -175,13 +175,16 @@ def is_read_only(db: Session) -> bool:
 
 @contextmanager
 def reading(db: Session) -> Iterator[None]:
-    """Run the block as a transaction of its own that only reads: on SQLite it begins
-    DEFERRED, so reads made before slow work (a password hash) hold no write lock and
-    wait for no writer. The transaction before it is committed first; the block's own
-    ends with it. Nothing in the block may write."""
-    db.commit()
+    """SQLite: run the block as a transaction of its own that only reads, begun DEFERRED,
+    so reads made before slow work (a password hash) hold no write lock and wait for no
+    writer; the transaction before it is committed first, the block's own ends with it.
+    Nothing in the block may write. Elsewhere the block runs as it is."""
     bind = db.bind
     assert isinstance(bind, Engine)
+    if bind.dialect.name != "sqlite":
+        yield  # PostgreSQL reads take no lock anyway: no transaction of their own
+        return
+    db.commit()
     db.bind = _reading_engine(bind)
     try:
         yield

@@ -336,6 +336,11 @@ class Throttle:
         self.counters = counters
         self._clock = clock
 
+    @property
+    def in_database(self) -> bool:
+        """Whether counting writes to the database (else to Redis)."""
+        return isinstance(self.counters, DatabaseCounters)
+
     def state(self, db: Session, policy: Policy, subject: str) -> CounterState:
         return self.counters.state(db, f"{policy.name}:{subject}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from mamori.accounts.service import find_by_login, get_user, login_key
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.crypto import Keyring, new_token, token_digest
+from mamori.core.db import reading
 from mamori.core.errors import ChallengeExpired, CodeAlreadyUsed, MamoriError, TooManyAttempts
 from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
@@ -97,9 +99,13 @@ def check_password(
     their own: however hard others hammer the login, the owner's device is not held."""
     settings, clock, hasher, throttle = ctx.settings, ctx.clock, ctx.hasher, ctx.throttle
     ip_subject = origin.ip or "unknown"
-    user = find_by_login(db, login, settings.default_phone_region)
     subject = account_subject(ctx.keyring, login, settings.default_phone_region)
-    lane = security.trusted_lane(db, ctx, user, origin, device)
+    with reading(db):  # SQLite: the lookups take no write lock
+        user = find_by_login(db, login, settings.default_phone_region)
+        lane = security.trusted_lane(db, ctx, user, origin, device)
+        # The lookup runs for an unknown account too (user id 0 matches nothing):
+        # skipping it made a known login measurably slower than an unknown one.
+        recovery_due = recovery.has_due_recovery(db, ctx, user.id if user else 0)
     if lane is not None:
         subject = f"{subject}:{lane}"
     # Every attempt is counted as a failure before the hash, and given back on success:
@@ -110,9 +116,9 @@ def check_password(
     except TooManyAttempts:
         throttle.give_back(db, ip_policy(settings), ip_subject)  # refused, not evaluated
         raise
-    # The lookup runs for an unknown account too (user id 0 matches nothing): skipping it
-    # made a known login measurably slower than an unknown one.
-    if recovery.apply_due_recoveries(db, ctx, origin, user_id=user.id if user else 0):
+    if recovery_due and recovery.apply_due_recoveries(
+        db, ctx, origin, user_id=user.id if user else 0
+    ):
         assert user is not None
         db.refresh(user)  # a recovery that came due just set the password
     stored_hash = user.password_hash if user else None
@@ -120,8 +126,10 @@ def check_password(
     # Always run the hash, so an unknown account costs the same time as a known one.
     correct = hasher.verify(stored_hash, password)
     if correct and user is not None:
-        # The hash ran outside the transaction: a password changed meanwhile wins.
-        db.refresh(user)
+        # The hash ran outside the transaction: a password changed meanwhile wins. With
+        # counters in the database the read opens the transaction that settles them.
+        with nullcontext() if throttle.in_database else reading(db):
+            db.refresh(user)
         correct = user.password_hash == stored_hash
     if not correct or user is None or user.disabled_at is not None:
         reason = "unknown_account" if user is None else "disabled" if correct else "bad_password"
