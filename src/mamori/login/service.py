@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mamori.accounts.credentials import credential_stamp, hold_credentials
 from mamori.accounts.models import User
@@ -129,8 +130,7 @@ def check_password(
         # The hash ran outside the transaction: a password changed meanwhile wins. With
         # counters in the database the read opens the transaction that settles them.
         with nullcontext() if throttle.in_database else reading(db):
-            db.refresh(user)
-        correct = user.password_hash == stored_hash
+            correct = _credentials_again(db, user) and user.password_hash == stored_hash
     if not correct or user is None or user.disabled_at is not None:
         reason = "unknown_account" if user is None else "disabled" if correct else "bad_password"
         record_event(
@@ -154,6 +154,23 @@ def check_password(
     if hasher.needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     return user
+
+
+def _credentials_again(db: Session, user: User) -> bool:
+    """The user's credentials and disabled mark as they are now, read into `user` (three
+    columns: a full refresh of the row cost a login a tenth of its Python time). False
+    when the account is gone."""
+    row = db.execute(
+        select(User.password_hash, User.credential_generation, User.disabled_at).where(
+            User.id == user.id
+        )
+    ).one_or_none()
+    if row is None:
+        return False
+    set_committed_value(user, "password_hash", row.password_hash)
+    set_committed_value(user, "credential_generation", row.credential_generation)
+    set_committed_value(user, "disabled_at", row.disabled_at)
+    return True
 
 
 def _tell_owner_logins_are_held(
