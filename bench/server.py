@@ -103,7 +103,15 @@ def children(process: subprocess.Popen[bytes] | None) -> list[int]:
     found = subprocess.run(
         ["pgrep", "-P", str(process.pid)], capture_output=True, text=True
     ).stdout.split()
-    return [int(pid) for pid in found]
+    return [int(pid) for pid in found if not _is_resource_tracker(int(pid))]
+
+
+def _is_resource_tracker(pid: int) -> bool:
+    """multiprocessing's helper beside uvicorn's workers: not a worker."""
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
 
 
 def cpu_seconds(pids: list[int]) -> float:
