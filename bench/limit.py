@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.loadgen import run_load
 from bench.seed import BENCH_PASSWORD, seed_accounts
-from bench.server import MamoriServer
+from bench.server import MamoriServer, cpu_seconds
 from bench.workloads import PasswordLogin
 
 
@@ -53,19 +51,6 @@ def _hash_loop(seconds: float, start_at: float, out: Any) -> None:
         hasher.verify(stored, BENCH_PASSWORD)  # a login verifies; same cost as hashing
         done += 1
     out.put((done, time.process_time() - cpu))
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
 
 
 def hash_rate(seconds: float, processes: int = 2) -> tuple[float, float]:

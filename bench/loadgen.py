@@ -148,15 +148,24 @@ class LoadResult:
     target_rate: float | None = None
     answered: int = 0  # every operation that got to an end, warm-up included (CPU accounting)
     error_samples: list[str] = field(default_factory=list)
+    # The load generator's own CPU (user + system, every load process, warm-up included):
+    # on 2 shared cores it is CPU the server did not get.
+    loadgen: str = "python"
+    loadgen_cpu_seconds: float = 0.0
+
+    @property
+    def loadgen_cpu_ms_per_op(self) -> float:
+        return self.loadgen_cpu_seconds * 1000 / max(self.answered, 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "loadgen_cpu_ms_per_op": self.loadgen_cpu_ms_per_op}
 
     def line(self) -> str:
         rate = f" (target {self.target_rate:.1f}/s)" if self.target_rate else ""
         return (
             f"{self.workload:<28} {self.rps:8.1f} ops/s{rate}  p50 {self.p50_ms:7.1f} ms  "
-            f"p99 {self.p99_ms:7.1f} ms  errors {self.errors}"
+            f"p99 {self.p99_ms:7.1f} ms  errors {self.errors}  "
+            f"[{self.loadgen} {self.loadgen_cpu_ms_per_op:.2f} ms CPU/op]"
         )
 
 
@@ -251,6 +260,7 @@ def _load_process(plan: _Plan, out: Any) -> None:
                 samples.append(failure)
 
     target = open_client if plan.rate else closed_client
+    cpu = time.process_time()  # this process, every thread
     threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(plan.clients)]
     for thread in threads:
         thread.start()
@@ -262,6 +272,7 @@ def _load_process(plan: _Plan, out: Any) -> None:
             "errors": sum(errors),
             "answered": sum(answered),
             "samples": samples,
+            "cpu_seconds": time.process_time() - cpu,
         }
     )
 
@@ -329,4 +340,5 @@ def run_load(
         target_rate=rate,
         answered=sum(report["answered"] for report in reports),
         error_samples=[s for report in reports for s in report["samples"]][:KEPT_ERRORS],
+        loadgen_cpu_seconds=sum(report["cpu_seconds"] for report in reports),
     )

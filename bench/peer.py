@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,18 +50,22 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from sqlalchemy import text
 
-from bench.loadgen import HttpClient, LoadError, run_load
+from bench.loadgen import HttpClient, LoadError, LoadResult, run_load
 from bench.seed import Accounts, seed_accounts
 from bench.server import (
     DEFAULT_PG_ADMIN_URL,
     MamoriServer,
+    children,
+    cpu_seconds,
     create_database,
     drop_database,
     free_port,
+    memory_kib,
     stop_process,
     wait_until_ready,
 )
 from bench.workloads import BackupCodeLogin, PasswordLogin, TotpLogin, WhoAmI
+from bench.wrk import run_wrk, wrk_path
 from mamori.totp.service import STEP_SECONDS, code_at
 
 BENCH = Path(__file__).resolve().parent
@@ -439,8 +444,20 @@ def run_kind(database: str, shape: Shape, python: Path, redis_url: str | None) -
             print(f"  allauth seeded in {time.perf_counter() - started:.1f} s", flush=True)
             mamori.start()
             peer.start()
+            workers = {
+                "mamori": mamori.worker_pids,
+                "allauth": lambda: children(peer.process),
+            }
             turns = measure(
-                mamori.url, peer.url, accounts, seeded, shape, plain, totp_turns, backup_turns
+                mamori.url,
+                peer.url,
+                accounts,
+                seeded,
+                shape,
+                plain,
+                totp_turns,
+                backup_turns,
+                workers,
             )
         finally:
             peer.close()
@@ -464,10 +481,18 @@ def measure(
     plain: range,
     totp_turns: list[range],
     backup_turns: list[range],
+    workers: dict[str, Callable[[], list[int]]],
 ) -> list[dict[str, Any]]:
-    """Each row: mamori, allauth, mamori, allauth ... (shape.rounds turns each)."""
+    """Each row: mamori, allauth, mamori, allauth ... (shape.rounds turns each).
+
+    Besides each turn's figures: the server's CPU per operation (its workers, from /proc),
+    its workers' peak resident memory so far, and the load generator's own CPU. The plain
+    GET row runs through wrk when it is installed (bench.wrk)."""
     codes, tokens = seeded["codes"], seeded["sessions"]
     plain_accounts = view(accounts, plain)
+    use_wrk = wrk_path() is not None
+    if not use_wrk:
+        print("  wrk is not installed: who am i runs through bench.loadgen", flush=True)
     turns: list[dict[str, Any]] = []
     for row in ROWS:
         for turn in range(shape.rounds):
@@ -496,14 +521,21 @@ def measure(
                 ("mamori", mamori_url, mamori_load),
                 ("allauth", allauth_url, allauth_load),
             ):
-                result = run_load(
-                    url,
-                    load,
-                    clients=shape.clients,
-                    seconds=shape.seconds,
-                    warmup=shape.warmup,
-                    max_ops=max_ops,
-                )
+                pids = workers[server]()
+                cpu_before = cpu_seconds(pids)
+                if row == "who am i" and use_wrk:
+                    result = _who_am_i_by_wrk(server, url, plain_accounts, tokens, shape)
+                else:
+                    result = run_load(
+                        url,
+                        load,
+                        clients=shape.clients,
+                        seconds=shape.seconds,
+                        warmup=shape.warmup,
+                        max_ops=max_ops,
+                    )
+                server_cpu = cpu_seconds(pids) - cpu_before
+                peak_kib = memory_kib(pids)
                 ran_out = max_ops is not None and result.ops + result.errors >= 0.9 * max_ops
                 print(
                     f"  {server:<8} {result.line()}" + ("  (accounts ran out!)" if ran_out else ""),
@@ -518,9 +550,39 @@ def measure(
                         "server": server,
                         "ran_out": ran_out,
                         **result.to_dict(),
+                        # warm-up included, as `answered` is
+                        "server_cpu_ms_per_op": server_cpu * 1000 / max(result.answered, 1),
+                        "workers": len(pids),
+                        "peak_rss_mib_per_worker": max(peak_kib, default=0) / 1024,
                     }
                 )
     return turns
+
+
+def _who_am_i_by_wrk(
+    server: str, url: str, accounts: Accounts, tokens: dict[str, str], shape: Shape
+) -> LoadResult:
+    if server == "mamori":
+        mine = [accounts.session_token(i) for i in accounts.ids()]
+        return run_wrk(
+            f"{url}/api/v1/me",
+            "Authorization",
+            "Bearer ",
+            mine,
+            clients=shape.clients,
+            seconds=shape.seconds,
+            warmup=shape.warmup,
+        )
+    theirs = [tokens[str(i)] for i in accounts.ids()]
+    return run_wrk(
+        f"{url}{ALLAUTH_API}/auth/session",
+        "X-Session-Token",
+        "",
+        theirs,
+        clients=shape.clients,
+        seconds=shape.seconds,
+        warmup=shape.warmup,
+    )
 
 
 def summarise(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -528,7 +590,7 @@ def summarise(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     turns' figures (the load generator reports percentiles per turn)."""
     rows = []
     for row in ROWS:
-        figures: dict[str, dict[str, float]] = {}
+        figures: dict[str, dict[str, Any]] = {}
         for server in ("mamori", "allauth"):
             mine = [t for t in turns if t["row"] == row and t["server"] == server]
             ops = sum(t["ops"] for t in mine)
@@ -538,6 +600,10 @@ def summarise(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "p50_ms": _median([t["p50_ms"] for t in mine]),
                 "p99_ms": _median([t["p99_ms"] for t in mine]),
                 "errors": sum(t["errors"] for t in mine),
+                "server_cpu_ms_per_op": _median([t["server_cpu_ms_per_op"] for t in mine]),
+                "loadgen": mine[0]["loadgen"] if mine else "",
+                "loadgen_cpu_ms_per_op": _median([t["loadgen_cpu_ms_per_op"] for t in mine]),
+                "peak_rss_mib_per_worker": max(t["peak_rss_mib_per_worker"] for t in mine),
             }
         m, a = figures["mamori"], figures["allauth"]
         rows.append(
@@ -591,7 +657,21 @@ def markdown(report: dict[str, Any], command: str) -> str:
         "throughput × = mamori/allauth operations per second (above 1: mamori ahead); "
         "p50 / p99 ratio = mamori/allauth latency (below 1: mamori ahead).",
         "",
+        "| row | load generator | its CPU ms/op (mamori / allauth) "
+        "| server CPU ms/op (mamori / allauth) | peak RSS MiB per worker (mamori / allauth) |",
+        "| --- | --- | ---: | ---: | ---: |",
     ]
+    for row in report["rows"]:
+        m, a = row["mamori"], row["allauth"]
+        if "server_cpu_ms_per_op" not in m:
+            continue  # a run from before these were measured
+        lines.append(
+            f"| {row['row']} | {m['loadgen']} | {m['loadgen_cpu_ms_per_op']:.2f} / "
+            f"{a['loadgen_cpu_ms_per_op']:.2f} | {m['server_cpu_ms_per_op']:.2f} / "
+            f"{a['server_cpu_ms_per_op']:.2f} | {m['peak_rss_mib_per_worker']:.0f} / "
+            f"{a['peak_rss_mib_per_worker']:.0f} |"
+        )
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:
 from bench.latency import measure_latency  # noqa: E402
 from bench.limit import measure_limit  # noqa: E402
 from bench.scale import measure_scale  # noqa: E402
+from bench.soak import measure_soak  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PEER = ROOT / "bench" / "peer.py"
@@ -107,6 +108,15 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {_fmt(at['rps'])}/s: p50 {_fmt(at['p50_ms'])} ms, p99 {_fmt(at['p99_ms'])} ms "
             f"| peak {_fmt(peak['rps'])}/s (p50 {_fmt(peak['p50_ms'])} ms) | | p50/p99 |"
         )
+    soak = report.get("soak")
+    if soak:
+        lines.append(
+            f"| Soak: {soak['workload']} at {soak['fraction']:.0%} of peak for "
+            f"{soak['seconds'] / 60:.0f} min ({soak['database']}) "
+            f"| {_fmt(soak['rate'])}/s; largest worker {_fmt(soak['first_rss_mib'])} → "
+            f"{_fmt(soak['last_rss_mib'])} MiB | peak {_fmt(soak['peak']['rps'])}/s "
+            f"| **{soak['memory_growth']:+.1%}** | ≤ +5% |"
+        )
     if report.get("plans"):
         lines += ["", "PostgreSQL plans at the largest size:", ""]
         lines += [f"- {name}: `{plan}`" for name, plan in report["plans"].items()]
@@ -128,6 +138,7 @@ def _all_loads(report: dict[str, Any]) -> list[dict[str, Any]]:
     scale = report.get("scale") or {"sizes": []}
     loads += [r for size in scale["sizes"] for r in size["results"].values()]
     loads += [found[k] for found in report.get("latency", []) for k in ("peak", "at_rate")]
+    loads += (report.get("soak") or {}).get("slices", [])
     return loads
 
 
@@ -135,10 +146,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs, 20,000 accounts")
     parser.add_argument("--skip-peer", action="store_true")
-    parser.add_argument("--only", choices=["limit", "scale", "latency", "peer"], nargs="+")
+    parser.add_argument("--only", choices=["limit", "scale", "latency", "peer", "soak"], nargs="+")
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="also run the soak (bench/soak.py: 80%% of peak, memory flat?) this long; "
+        "600 is the 10-minute run",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args, extra = parser.parse_known_args()
     parts = set(args.only or ["limit", "scale", "latency", "peer"])
+    if args.soak:
+        parts.add("soak")
     if args.skip_peer:
         parts.discard("peer")
     quick = args.quick
@@ -175,6 +196,10 @@ def main() -> None:
         ]
     if "peer" in parts:
         report["peer"] = run_peer(quick, extra, timeout=1200 if quick else 3600)
+    if "soak" in parts:
+        seconds = args.soak or (60 if quick else 600)
+        log(f"soak: {seconds:.0f} s at 80% of peak (SQLite), resident memory per worker")
+        report["soak"] = measure_soak("sqlite", seconds=seconds, log=log)
     report["seconds"] = (datetime.now(UTC) - started).total_seconds()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "mamori.json").write_text(json.dumps(report, indent=2) + "\n")

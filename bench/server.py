@@ -96,6 +96,51 @@ def stop_process(process: subprocess.Popen[bytes] | None) -> None:
             process.wait(timeout=10)
 
 
+def children(process: subprocess.Popen[bytes] | None) -> list[int]:
+    """The worker processes of a server's supervisor (uvicorn's or gunicorn's)."""
+    if process is None:
+        return []
+    found = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True
+    ).stdout.split()
+    return [int(pid) for pid in found if not _is_resource_tracker(int(pid))]
+
+
+def _is_resource_tracker(pid: int) -> bool:
+    """multiprocessing's helper beside uvicorn's workers: not a worker."""
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def memory_kib(pids: list[int], field: str = "VmHWM") -> list[int]:
+    """Each process's resident memory in KiB: VmHWM is its peak so far, VmRSS its now."""
+    found = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith(field + ":"):
+                found.append(int(line.split()[1]))
+    return found
+
+
 def mamori_command() -> list[str]:
     """The `mamori` console script next to this interpreter (the project's venv)."""
     script = Path(sys.executable).parent / "mamori"
@@ -196,12 +241,7 @@ class MamoriServer:
 
     def worker_pids(self) -> list[int]:
         """The uvicorn worker processes (children of the supervisor), for profiling."""
-        if self.process is None:
-            return []
-        found = subprocess.run(
-            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
-        ).stdout.split()
-        return [int(pid) for pid in found]
+        return children(self.process)
 
     def log_tail(self, lines: int = 40) -> str:
         return log_tail(self.data_dir / "serve.log", lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from enum import StrEnum
 from typing import Annotated
@@ -64,7 +65,12 @@ def create_app_from_environment() -> object:
     from mamori.app import create_app
 
     settings = Settings()
-    return create_app(settings, deliver_in_background=settings.delivery_worker)
+    app = create_app(settings, deliver_in_background=settings.delivery_worker)
+    # What the app imported and built lives as long as the worker: out of the collector's
+    # sight, a full collection no longer walks it (pauses of tens of ms at p99 before).
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 WORKER_STARTUP_SECONDS = 30

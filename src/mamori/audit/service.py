@@ -34,8 +34,9 @@ def record_event(
         user_agent=(origin.user_agent or "")[:256] or None,
         details=details,
     )
+    # Written with the unit of work's next flush (at the latest its commit), together with
+    # what else it adds: a flush per event cost a login a round of the ORM's bookkeeping.
     db.add(entry)
-    db.flush()
     return entry
 
 

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Protocol
 
 from sqlalchemy import Integer, String, case, delete, func, select, update
@@ -77,6 +78,14 @@ class Counters(Protocol):
     def clear(self, db: Session, key: str) -> None: ...
 
 
+def _forget_loaded_counters(db: Session) -> None:
+    """The upsert bypassed the identity map: counters loaded earlier are stale. Only they:
+    expiring everything made the request read its user again."""
+    for loaded in list(db.identity_map.values()):
+        if isinstance(loaded, ThrottleCounter):
+            db.expire(loaded)
+
+
 class DatabaseCounters:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -100,7 +109,7 @@ class DatabaseCounters:
             },
         ).returning(ThrottleCounter.failures)
         failures = int(db.execute(statement).scalar_one())
-        db.expire_all()  # the upsert bypassed the identity map
+        _forget_loaded_counters(db)
         return failures
 
     def reserve(
@@ -130,7 +139,7 @@ class DatabaseCounters:
             },
         ).returning(ThrottleCounter.failures, ThrottleCounter.blocked_until)
         row = db.execute(statement).one()
-        db.expire_all()  # the upsert bypassed the identity map
+        _forget_loaded_counters(db)
         failures, until = int(row[0]), row[1]
         until = as_utc(until) if until is not None else None
         if until is not None and until > now:
@@ -327,9 +336,21 @@ class Throttle:
         self.counters = counters
         self._clock = clock
 
-    def check(self, db: Session, policy: Policy, subject: str) -> None:
-        """Raise TooManyAttempts while `subject` waits out a delay."""
-        state = self.counters.state(db, f"{policy.name}:{subject}")
+    @property
+    def in_database(self) -> bool:
+        """Whether counting writes to the database (else to Redis)."""
+        return isinstance(self.counters, DatabaseCounters)
+
+    def state(self, db: Session, policy: Policy, subject: str) -> CounterState:
+        return self.counters.state(db, f"{policy.name}:{subject}")
+
+    def check(
+        self, db: Session, policy: Policy, subject: str, state: CounterState | None = None
+    ) -> None:
+        """Raise TooManyAttempts while `subject` waits out a delay. `state`: the counter as
+        the caller just read it (one read for both its own test and this one)."""
+        if state is None:
+            state = self.counters.state(db, f"{policy.name}:{subject}")
         now = self._clock.now()
         if state.blocked_until is not None and state.blocked_until > now:
             count_throttled(policy.name)
@@ -382,11 +403,12 @@ class Throttle:
         db.execute(select(func.pg_advisory_xact_lock(int.from_bytes(name[:8], signed=True))))
 
 
-def _schedule(policy: Policy) -> list[timedelta | None]:
+@cache  # a Policy is frozen: equal policies share one schedule
+def _schedule(policy: Policy) -> tuple[timedelta | None, ...]:
     """The delay after each failure count, far enough that the last entry holds for ever
     after (a doubling delay reaches any cap within 64 steps)."""
     length = max(policy.free, policy.lock_at or 0) + 64
-    return [policy.delay_after(failures) for failures in range(1, length + 1)]
+    return tuple(policy.delay_after(failures) for failures in range(1, length + 1))
 
 
 def make_counters(redis_url: str | None, clock: Clock) -> Counters:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mamori.accounts.credentials import credential_stamp, hold_credentials
 from mamori.accounts.models import User
@@ -14,6 +16,7 @@ from mamori.accounts.service import find_by_login, get_user, login_key
 from mamori.audit.service import Origin, record_event
 from mamori.context import Context
 from mamori.core.crypto import Keyring, new_token, token_digest
+from mamori.core.db import reading
 from mamori.core.errors import ChallengeExpired, CodeAlreadyUsed, MamoriError, TooManyAttempts
 from mamori.core.throttle import Policy
 from mamori.login.errors import InvalidCredentials
@@ -97,9 +100,13 @@ def check_password(
     their own: however hard others hammer the login, the owner's device is not held."""
     settings, clock, hasher, throttle = ctx.settings, ctx.clock, ctx.hasher, ctx.throttle
     ip_subject = origin.ip or "unknown"
-    user = find_by_login(db, login, settings.default_phone_region)
     subject = account_subject(ctx.keyring, login, settings.default_phone_region)
-    lane = security.trusted_lane(db, ctx, user, origin, device)
+    with reading(db):  # SQLite: the lookups take no write lock
+        user = find_by_login(db, login, settings.default_phone_region)
+        lane = security.trusted_lane(db, ctx, user, origin, device)
+        # The lookup runs for an unknown account too (user id 0 matches nothing):
+        # skipping it made a known login measurably slower than an unknown one.
+        recovery_due = recovery.has_due_recovery(db, ctx, user.id if user else 0)
     if lane is not None:
         subject = f"{subject}:{lane}"
     # Every attempt is counted as a failure before the hash, and given back on success:
@@ -110,9 +117,9 @@ def check_password(
     except TooManyAttempts:
         throttle.give_back(db, ip_policy(settings), ip_subject)  # refused, not evaluated
         raise
-    # The lookup runs for an unknown account too (user id 0 matches nothing): skipping it
-    # made a known login measurably slower than an unknown one.
-    if recovery.apply_due_recoveries(db, ctx, origin, user_id=user.id if user else 0):
+    if recovery_due and recovery.apply_due_recoveries(
+        db, ctx, origin, user_id=user.id if user else 0
+    ):
         assert user is not None
         db.refresh(user)  # a recovery that came due just set the password
     stored_hash = user.password_hash if user else None
@@ -120,9 +127,10 @@ def check_password(
     # Always run the hash, so an unknown account costs the same time as a known one.
     correct = hasher.verify(stored_hash, password)
     if correct and user is not None:
-        # The hash ran outside the transaction: a password changed meanwhile wins.
-        db.refresh(user)
-        correct = user.password_hash == stored_hash
+        # The hash ran outside the transaction: a password changed meanwhile wins. With
+        # counters in the database the read opens the transaction that settles them.
+        with nullcontext() if throttle.in_database else reading(db):
+            correct = _credentials_again(db, user) and user.password_hash == stored_hash
     if not correct or user is None or user.disabled_at is not None:
         reason = "unknown_account" if user is None else "disabled" if correct else "bad_password"
         record_event(
@@ -146,6 +154,23 @@ def check_password(
     if hasher.needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     return user
+
+
+def _credentials_again(db: Session, user: User) -> bool:
+    """The user's credentials and disabled mark as they are now, read into `user` (three
+    columns: a full refresh of the row cost a login a tenth of its Python time). False
+    when the account is gone."""
+    row = db.execute(
+        select(User.password_hash, User.credential_generation, User.disabled_at).where(
+            User.id == user.id
+        )
+    ).one_or_none()
+    if row is None:
+        return False
+    set_committed_value(user, "password_hash", row.password_hash)
+    set_committed_value(user, "credential_generation", row.credential_generation)
+    set_committed_value(user, "disabled_at", row.disabled_at)
+    return True
 
 
 def _tell_owner_logins_are_held(
@@ -180,8 +205,12 @@ def log_in(
 ) -> LoginResult:
     """`device`: the browser's device cookie (None for API clients), for new-device alerts."""
     user = check_password(db, ctx, origin, login=login, password=password, device=device)
+    # Read once and kept referenced, so the rating and the new session's hold find it in
+    # the identity map (which holds rows only weakly) instead of reading it again.
+    state = security.security_state(db, user.id)
     rate_password_at_login(db, ctx, user, password)
-    if two_factor.is_two_factor_on(db, user.id):
+    methods = two_factor.second_step_methods(db, ctx, user)
+    if methods:
         token = start_challenge(db, ctx, user, kind)
         record_event(
             db,
@@ -192,10 +221,11 @@ def log_in(
             factor="password",
             next="second_factor",
         )
-        return LoginResult(
-            user=user, challenge=token, methods=two_factor.login_methods(db, ctx, user)
-        )
-    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, kind)
+        return LoginResult(user=user, challenge=token, methods=methods)
+    digest = security.device_digest(ctx, user.id, device, origin)
+    session = start_session(
+        db, ctx.clock, ctx.settings, origin, user.id, kind, device_digest=digest
+    )
     record_event(
         db,
         ctx.clock,
@@ -206,6 +236,7 @@ def log_in(
         session=session.session.public_id,
     )
     security.secure_new_session(db, ctx, origin, user, session.session, device)
+    del state
     return LoginResult(user=user, session=session)
 
 
@@ -307,7 +338,10 @@ def verify_second_factor(
         raise
     _complete_challenge(db, ctx, challenge, user)
     amr = f"pwd {AMR_VALUES[proven.method]} mfa"
-    session = start_session(db, ctx.clock, ctx.settings, origin, user.id, challenge.kind, amr)
+    digest = security.device_digest(ctx, user.id, device, origin)
+    session = start_session(
+        db, ctx.clock, ctx.settings, origin, user.id, challenge.kind, amr, device_digest=digest
+    )
     record_event(
         db,
         ctx.clock,

@@ -177,6 +177,21 @@ def _finish(
     alert_everywhere(db, ctx, origin, user, alert, username=user.username, review=review)
 
 
+def has_due_recovery(db: Session, ctx: Context, user_id: int) -> bool:
+    """Whether apply_due_recoveries would find work for this account: a read, so a login
+    can ask before it takes any write lock."""
+    found = db.scalar(
+        select(RecoveryAttempt.id)
+        .where(
+            RecoveryAttempt.user_id == user_id,
+            RecoveryAttempt.state == HOLDING,
+            RecoveryAttempt.takes_effect_at <= ctx.clock.now(),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def apply_due_recoveries(
     db: Session, ctx: Context, origin: Origin, *, user_id: int | None = None
 ) -> int:

@@ -24,7 +24,12 @@ The rules (NIST SP 800-63B-4 §4.2, OWASP ASVS 6.4, DESIGN.md):
 from mamori.recovery.alerts import alert_everywhere
 from mamori.recovery.attempts import attempt_user, open_attempt, password_stamp, proofs_of
 from mamori.recovery.cancel import cancel_by_link, cancel_by_owner
-from mamori.recovery.completion import CompletedRecovery, apply_due_recoveries, complete_recovery
+from mamori.recovery.completion import (
+    CompletedRecovery,
+    apply_due_recoveries,
+    complete_recovery,
+    has_due_recovery,
+)
 from mamori.recovery.progress import RecoveryStatus
 from mamori.recovery.proofs import (
     add_proof,
@@ -51,6 +56,7 @@ __all__ = [
     "cancel_by_link",
     "cancel_by_owner",
     "complete_recovery",
+    "has_due_recovery",
     "open_attempt",
     "password_stamp",
     "pending_recoveries",

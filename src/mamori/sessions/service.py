@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mamori.accounts.credentials import credential_stamp, end_open_logins
 from mamori.accounts.models import User
 from mamori.audit.service import Origin, record_event
 from mamori.core.clock import Clock
 from mamori.core.crypto import new_token, token_digest
+from mamori.core.db import is_read_only, writing_engine
 from mamori.core.errors import ReauthenticationRequired
 from mamori.sessions.errors import SessionNotFound
 from mamori.sessions.models import LoginSession
@@ -40,10 +42,12 @@ def start_session(
     user_id: int,
     kind: str,
     amr: str = "pwd",
+    device_digest: str | None = None,
 ) -> NewSession:
     """A fresh token after every authentication step; the session counts as just reauthenticated.
 
-    `amr`: how the login was proven, as RFC 8176 values ("pwd", "pwd otp mfa")."""
+    `amr`: how the login was proven, as RFC 8176 values ("pwd", "pwd otp mfa").
+    `device_digest`: the device, when known now (written with the row, not after it)."""
     now = clock.now()
     token = new_token()
     user = db.get(User, user_id)
@@ -61,6 +65,7 @@ def start_session(
         ip=origin.ip,
         user_agent=(origin.user_agent or "")[:256] or None,
         amr=amr,
+        device_digest=device_digest,
     )
     db.add(session)
     db.flush()
@@ -78,17 +83,39 @@ def find_session(
     """The live session a token belongs to, or None (expired, ended or unknown)."""
     if not token or len(token) > 128:
         return None
+    # One indexed read: the session and its person together.
     session = db.scalar(
-        select(LoginSession).where(LoginSession.token_digest == token_digest(token))
+        select(LoginSession)
+        .where(LoginSession.token_digest == token_digest(token))
+        .options(joinedload(LoginSession.user))
     )
     now = clock.now()
     if session is None or not is_active(session, now, settings):
         return None
     if now - session.last_seen_at >= LAST_SEEN_GRANULARITY:
-        session.last_seen_at = now
-        if origin is not None and origin.ip:
-            session.ip = origin.ip
+        ip = origin.ip if origin is not None and origin.ip else session.ip
+        if is_read_only(db):
+            _mark_seen_apart(db, session, now, ip)
+        else:
+            session.last_seen_at = now
+            session.ip = ip
     return session
+
+
+def _mark_seen_apart(db: Session, session: LoginSession, now: datetime, ip: str | None) -> None:
+    """last_seen from a unit of work that only reads: its own short transaction, at most
+    once a minute per session (the condition makes concurrent requests write it once)."""
+    with writing_engine(db).begin() as connection:
+        connection.execute(
+            update(LoginSession)
+            .where(
+                LoginSession.id == session.id,
+                LoginSession.last_seen_at <= now - LAST_SEEN_GRANULARITY,
+            )
+            .values(last_seen_at=now, ip=ip)
+        )
+    set_committed_value(session, "last_seen_at", now)
+    set_committed_value(session, "ip", ip)
 
 
 def end_session(db: Session, clock: Clock, origin: Origin, session: LoginSession) -> None:

@@ -42,9 +42,16 @@ def unit_of_work(ctx: Ctx) -> Iterator[Session]:
         yield db
 
 
+def reading_unit_of_work(ctx: Ctx) -> Iterator[Session]:
+    """The same for a route that only reads: on SQLite it takes no write lock."""
+    with ctx.database.session(read_only=True) as db:
+        yield db
+
+
 # "function": the unit of work is committed before the response goes out, so the next
 # request the browser makes (after a redirect, say) already sees what this one changed.
 Db = Annotated[Session, Depends(unit_of_work, scope="function")]
+ReadDb = Annotated[Session, Depends(reading_unit_of_work, scope="function")]
 
 
 @dataclass(frozen=True)
@@ -123,10 +130,28 @@ def _api_account_any(
     return me
 
 
-def api_account(me: Annotated[SignedIn, Depends(_api_account_any)]) -> SignedIn:
+async def api_account(me: Annotated[SignedIn, Depends(_api_account_any)]) -> SignedIn:
+    # async: no I/O here, so no trip to the thread pool.
     if me.session.must_change_password:
         raise PasswordChangeRequired(set_password=NEW_PASSWORD_API)
     return me
+
+
+def _api_reader_any(
+    ctx: Ctx,
+    db: ReadDb,
+    origin: RequestOrigin,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> SignedIn:
+    me = _signed_in(ctx, db, origin, credentials.credentials if credentials else None)
+    if me is None:
+        raise NotAuthenticated()
+    return me
+
+
+async def api_reader(me: Annotated[SignedIn, Depends(_api_reader_any)]) -> SignedIn:
+    """api_account for a route that changes nothing (its unit of work only reads)."""
+    return await api_account(me)
 
 
 def recently_confirmed_api_account(
@@ -140,5 +165,6 @@ PageViewer = Annotated[SignedIn | None, Depends(page_viewer)]
 RecentlyConfirmedPageAccount = Annotated[SignedIn, Depends(recently_confirmed_page_account)]
 PageAccountSettingPassword = Annotated[SignedIn, Depends(_page_account_any)]
 ApiAccount = Annotated[SignedIn, Depends(api_account)]
+ApiReader = Annotated[SignedIn, Depends(api_reader)]
 RecentlyConfirmedApiAccount = Annotated[SignedIn, Depends(recently_confirmed_api_account)]
 ApiAccountSettingPassword = Annotated[SignedIn, Depends(_api_account_any)]

@@ -66,9 +66,10 @@ def check_second_factor_allowed(
     would otherwise all pass this check before the first failure was counted."""
     policy, subject = second_factor_policy(ctx), _subject(user_id, lane)
     ctx.throttle.hold(db, policy, subject)
-    if ctx.throttle.failures(db, policy, subject) >= (policy.lock_at or 10**9):
+    state = ctx.throttle.state(db, policy, subject)
+    if state.failures >= (policy.lock_at or 10**9):
         raise SecondFactorLocked()
-    ctx.throttle.check(db, policy, subject)
+    ctx.throttle.check(db, policy, subject, state)
 
 
 def record_second_factor_failure(
@@ -121,10 +122,12 @@ def two_factor_settings(db: Session, user_id: int) -> TwoFactorSettings | None:
     return db.get(TwoFactorSettings, user_id)
 
 
-def enabled_factors(db: Session, user_id: int) -> list[Method]:
-    """The methods set up, the default first."""
+def enabled_factors(
+    db: Session, user_id: int, preferences: TwoFactorSettings | None = None
+) -> list[Method]:
+    """The methods set up, the default first. `preferences`: already read by the caller."""
     found = [method for method, factor in SET_UP.items() if factor.is_set_up(db, user_id)]
-    preferences = two_factor_settings(db, user_id)
+    preferences = preferences or two_factor_settings(db, user_id)
     default = Method.named(preferences.default_method) if preferences else None
     if default in found:
         found.remove(default)
@@ -136,14 +139,33 @@ def is_two_factor_on(db: Session, user_id: int) -> bool:
     return two_factor_settings(db, user_id) is not None and bool(enabled_factors(db, user_id))
 
 
-def login_methods(db: Session, ctx: Context, user: User) -> list[Method]:
+def login_methods(
+    db: Session, ctx: Context, user: User, enabled: list[Method] | None = None
+) -> list[Method]:
     """What "Try another way" offers: a passkey first when the person has one (it cannot
     be phished), the methods set up (the default first), then the others this person has
-    now (e-mail codes where the operator allows them, backup codes while any remain)."""
-    first = [m for m in PHISHING_RESISTANT if FACTORS[m].available(db, ctx, user)]
-    set_up = [m for m in enabled_factors(db, user.id) if m not in first]
+    now (e-mail codes where the operator allows them, backup codes while any remain).
+    `enabled`: enabled_factors as the caller just found them."""
+    enabled = enabled_factors(db, user.id) if enabled is None else enabled
+    # A method that is set up is available (each factor's `available` is its set-up check).
+    first = [
+        m
+        for m in PHISHING_RESISTANT
+        if (m in enabled if m in SET_UP else FACTORS[m].available(db, ctx, user))
+    ]
+    set_up = [m for m in enabled if m not in first]
     others = [m for m, f in FACTORS.items() if m not in SET_UP and f.available(db, ctx, user)]
     return first + set_up + others
+
+
+def second_step_methods(db: Session, ctx: Context, user: User) -> list[Method]:
+    """login_methods when two-factor is on (is_two_factor_on), else none: each factor is
+    looked at once."""
+    preferences = two_factor_settings(db, user.id)
+    if preferences is None:
+        return []
+    enabled = enabled_factors(db, user.id, preferences)
+    return login_methods(db, ctx, user, enabled) if enabled else []
 
 
 # --- turning methods on and off ---------------------------------------------------------

@@ -10,12 +10,13 @@ from mamori.context import Context
 from mamori.core.net import Origin, client_ip, user_agent
 
 
-def get_context(request: Request) -> Context:
+# Both async: they do no I/O, and a sync dependency costs a trip to the thread pool.
+async def get_context(request: Request) -> Context:
     context: Context = request.app.state.ctx
     return context
 
 
-def request_origin(request: Request) -> Origin:
+async def request_origin(request: Request) -> Origin:
     trusted = tuple(request.app.state.ctx.settings.trusted_proxies)
     peer = request.client.host if request.client else None
     ip = client_ip(peer, request.headers.get("x-forwarded-for"), trusted)

@@ -1,0 +1,108 @@
+"""A long run at 80% of peak: is memory flat? (`bench/run.py --soak 600 --only soak`)
+
+    .venv/bin/python -m bench.soak --database sqlite --seconds 600
+
+`mamori serve --workers 2` on a fresh database, a mixed workload (one password login in
+ten operations, "who am I" the rest: every request path that writes rows and the one that
+is called most), its peak measured closed loop, then an open loop at `fraction` of that
+peak for `seconds`, in slices. After each slice: the slice's operations/s, p50, p99 and
+errors, and each worker's resident memory (VmRSS). Memory growth is the last slice's
+largest worker against the first slice's (the first slice is the warm-up of caches and
+pools): flat means at most 5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from bench.loadgen import HttpClient, run_load
+from bench.seed import Accounts, seed_accounts
+from bench.server import MamoriServer, memory_kib
+from bench.workloads import PasswordLogin, WhoAmI
+
+GROWTH_LIMIT = 0.05
+
+
+class LoginAndWhoAmI:
+    """Operation n: a password login when n % 10 == 0, else "who am I"."""
+
+    name = "1 login : 9 who am i"
+
+    def __init__(self, accounts: Accounts) -> None:
+        self.login = PasswordLogin(accounts)
+        self.who = WhoAmI(accounts)
+
+    def prepare(self, n: int) -> tuple[bool, Any]:
+        if n % 10 == 0:
+            return True, self.login.prepare(n)
+        return False, self.who.prepare(n)
+
+    def run(self, client: HttpClient, data: tuple[bool, Any]) -> None:
+        is_login, value = data
+        (self.login if is_login else self.who).run(client, value)
+
+
+def measure_soak(
+    database: str,
+    *,
+    seconds: float = 600.0,
+    slice_seconds: float = 60.0,
+    fraction: float = 0.8,
+    clients: int = 8,
+    redis_url: str | None = None,
+    log: Any = print,
+) -> dict[str, Any]:
+    settings = {"redis_url": redis_url} if redis_url else {}
+    with MamoriServer(database, workers=2, settings=settings) as server:
+        accounts = seed_accounts(server.context(), 500, sessions=True)
+        server.start()
+        workload = LoginAndWhoAmI(accounts)
+        peak = run_load(server.url, workload, clients=clients, seconds=10, warmup=2)
+        rate = peak.rps * fraction
+        log(f"  [{database}] soak peak {peak.line()}; now {rate:.0f}/s for {seconds:.0f} s")
+        slices = []
+        remaining = seconds
+        while remaining > 0:
+            length = min(slice_seconds, remaining)
+            result = run_load(
+                server.url, workload, clients=clients * 4, seconds=length, warmup=0, rate=rate
+            )
+            remaining -= length
+            rss = memory_kib(server.worker_pids(), "VmRSS")
+            slices.append({**result.to_dict(), "rss_mib": [kib / 1024 for kib in rss]})
+            log(f"  [{database}] {result.line()}  RSS MiB {[round(k / 1024) for k in rss]}")
+    first = max(slices[0]["rss_mib"], default=0.0)
+    last = max(slices[-1]["rss_mib"], default=0.0)
+    growth = last / first - 1 if first else float("nan")
+    return {
+        "database": database,
+        "workload": workload.name,
+        "seconds": seconds,
+        "fraction": fraction,
+        "peak": peak.to_dict(),
+        "rate": rate,
+        "slices": slices,
+        "first_rss_mib": first,
+        "last_rss_mib": last,
+        "memory_growth": growth,
+        "flat": growth <= GROWTH_LIMIT,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--slice", type=float, default=60.0)
+    parser.add_argument("--redis-url", default=None)
+    args = parser.parse_args()
+    found = measure_soak(
+        args.database, seconds=args.seconds, slice_seconds=args.slice, redis_url=args.redis_url
+    )
+    print(json.dumps({k: v for k, v in found.items() if k != "slices"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
