@@ -180,6 +180,8 @@ def open_page(browser: Any, profile: Profile, **options: Any) -> Page:
 
 def assert_fits_the_screen(page: Page) -> None:
     """Nothing scrolls sideways and every button is a comfortable tap target."""
+    # After a click the next page may still be arriving: measure the page once it loaded.
+    page.wait_for_load_state("load")
     scroll = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
     assert scroll[0] <= scroll[1], f"{page.url} scrolls sideways: {scroll[0]}px in {scroll[1]}px"
     for button in page.locator("main button:visible, main .button:visible").all():
