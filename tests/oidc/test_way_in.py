@@ -8,7 +8,7 @@ import re
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.conftest import PASSWORD, sign_up
-from tests.core.helpers import shown, web_log_in
+from tests.core.helpers import shown, submit, web_log_in
 from tests.oidc.helpers import (
     ISSUER,
     allow,
@@ -105,36 +105,32 @@ def test_cant_log_in_on_the_way_to_an_app_leads_through_recovery_and_back(client
     going_back_to = re.search(r'name="next" value="([^"]+)"', form)
     assert going_back_to and going_back_to.group(1).startswith("/oauth/authorize/continue?")
 
-    def post(action: str, page: str, **fields: str):
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert token
-        return client.post(action, data={"csrf_token": token.group(1), **fields})
-
-    post("/recovery", recovery.text, login="hana", next=html.unescape(going_back_to.group(1)))
-    post("/recovery/send", client.get("/recovery/options").text, option="email")
+    recovery_page = html.unescape(cant.group(1))
+    going_back = html.unescape(going_back_to.group(1))
+    submit(client, recovery_page, "/recovery", login="hana", next=going_back)
+    submit(client, "/recovery/options", "/recovery/send", option="email")
     email_code = last_code_sent_to(client, "hana@example.com")
-    post("/recovery/code", client.get("/recovery/code").text, option="email", code=email_code)
-    more = client.get("/recovery/more?way=backup_code").text
-    post("/recovery/second-factor", more, method="backup_code", code=codes[0])
-    new_password = client.get("/recovery/new-password").text
-    done = post("/recovery/new-password", new_password, new_password=NEW_PASSWORD)
+    submit(client, "/recovery/code", "/recovery/code", option="email", code=email_code)
+    more = "/recovery/more?way=backup_code"
+    submit(client, more, "/recovery/second-factor", method="backup_code", code=codes[0])
+    submit(client, "/recovery/new-password", "/recovery/new-password", new_password=NEW_PASSWORD)
+    done = client.get("/recovery/done")
 
     assert "Log in with your new password to go back to where you were" in shown(done)
     log_in = re.search(r'href="(/login\?next=[^"]+)"', done.text)
     assert log_in and "oauth" in html.unescape(log_in.group(1))
-    login_again = client.get(html.unescape(log_in.group(1)))
+    login_path = html.unescape(log_in.group(1))
+    login_again = client.get(login_path)
     login_form = login_again.text[login_again.text.index('action="/login"') :]
     next_path = re.search(r'name="next" value="([^"]+)"', login_form)
     assert next_path
-    after_password = client.post(
+    after_password = submit(
+        client,
+        login_path,
         "/login",
-        data={
-            "csrf_token": re.findall(r'name="csrf_token" value="([^"]+)"', login_again.text)[0],
-            "login": "hana",
-            "password": NEW_PASSWORD,
-            "next": html.unescape(next_path.group(1)),
-        },
-        follow_redirects=False,
+        login="hana",
+        password=NEW_PASSWORD,
+        next=html.unescape(next_path.group(1)),
     )
     after_code = second_step(client, after_password, "totp", app_code(secret, clock))
     consent = client.get(location(after_code))
@@ -154,17 +150,16 @@ def test_a_recovery_started_on_its_own_ends_at_the_security_review(client, ctx, 
     confirm_addresses(ctx, "sora")
     client.cookies.clear()
 
-    def post(action: str, page: str, **fields: str):
-        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(page).text)
-        assert token
-        return client.post(action, data={"csrf_token": token.group(1), **fields})
-
-    post("/recovery", "/recovery?next=/oauth/authorize/continue%3Frequest%3Dold", login="sora")
-    post("/recovery", "/recovery", login="sora")
-    post("/recovery/send", "/recovery/options", option="email")
+    start_from_an_app = "/recovery?next=/oauth/authorize/continue%3Frequest%3Dold"
+    app_place = "/oauth/authorize/continue?request=old"
+    submit(client, start_from_an_app, "/recovery", login="sora", next=app_place)
+    assert (client.cookies.get("mamori_recovery_return") or "").strip('"') == app_place
+    submit(client, "/recovery", "/recovery", login="sora")
+    submit(client, "/recovery/options", "/recovery/send", option="email")
     code = last_code_sent_to(client, "sora@example.com")
-    post("/recovery/code", "/recovery/code", option="email", code=code)
-    done = post("/recovery/new-password", "/recovery/new-password", new_password=NEW_PASSWORD)
+    submit(client, "/recovery/code", "/recovery/code", option="email", code=code)
+    submit(client, "/recovery/new-password", "/recovery/new-password", new_password=NEW_PASSWORD)
+    done = client.get("/recovery/done")
 
     assert "/login?next=/accounts/center/security-review" in done.text
     assert "oauth" not in done.text

@@ -46,9 +46,11 @@ def recovery_token(request: Request) -> str:
     return request.cookies.get(cookie_name(request, RECOVERY_COOKIE), "")
 
 
-def set_recovery_cookie(request: Request, response: Response, token: str, seconds: int) -> None:
+def set_recovery_cookie(
+    request: Request, response: Response, token: str, seconds: int, name: str = RECOVERY_COOKIE
+) -> None:
     response.set_cookie(
-        cookie_name(request, RECOVERY_COOKIE),
+        cookie_name(request, name),
         token,
         max_age=seconds,
         httponly=True,
@@ -133,19 +135,10 @@ def start(
 def _remember_where_to_return(
     request: Request, response: Response, target: str, seconds: int
 ) -> None:
-    name = cookie_name(request, RETURN_COOKIE)
     if target == "/":  # a recovery started on its own: forget an earlier one's place
-        response.delete_cookie(name, path="/")
+        response.delete_cookie(cookie_name(request, RETURN_COOKIE), path="/")
         return
-    response.set_cookie(
-        name,
-        target,
-        max_age=seconds,
-        httponly=True,
-        secure=is_https(request),
-        samesite="lax",
-        path="/",
-    )
+    set_recovery_cookie(request, response, target, seconds, name=RETURN_COOKIE)
 
 
 @router.get("/recovery/next")

@@ -118,16 +118,22 @@ def recently_confirmed_page_account(
     return recently_confirmed(me)
 
 
+def _bearer_account(
+    ctx: Context, db: Session, origin: Origin, credentials: HTTPAuthorizationCredentials | None
+) -> SignedIn:
+    me = _signed_in(ctx, db, origin, credentials.credentials if credentials else None)
+    if me is None:
+        raise NotAuthenticated()
+    return me
+
+
 def _api_account_any(
     ctx: Ctx,
     db: Db,
     origin: RequestOrigin,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> SignedIn:
-    me = _signed_in(ctx, db, origin, credentials.credentials if credentials else None)
-    if me is None:
-        raise NotAuthenticated()
-    return me
+    return _bearer_account(ctx, db, origin, credentials)
 
 
 async def api_account(me: Annotated[SignedIn, Depends(_api_account_any)]) -> SignedIn:
@@ -143,10 +149,7 @@ def _api_reader_any(
     origin: RequestOrigin,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> SignedIn:
-    me = _signed_in(ctx, db, origin, credentials.credentials if credentials else None)
-    if me is None:
-        raise NotAuthenticated()
-    return me
+    return _bearer_account(ctx, db, origin, credentials)
 
 
 async def api_reader(me: Annotated[SignedIn, Depends(_api_reader_any)]) -> SignedIn:
