@@ -81,7 +81,15 @@ def turn_on_the_app(page: Page, p: Profile, server: Server) -> tuple[str, list[s
     expect(page.get_by_role("heading", level=1)).to_have_text(
         p.say("Two-factor authentication is on")
     )
-    return key, page.locator("#backup-codes-list .code").all_inner_texts()
+    return key, backup_codes_shown(page)
+
+
+def backup_codes_shown(page: Page) -> list[str]:
+    """The ten codes on the page, read once all ten have arrived: the heading can be in
+    view while the rest of the page is still coming in."""
+    codes = page.locator("#backup-codes-list .code")
+    expect(codes).to_have_count(10)
+    return codes.all_inner_texts()
 
 
 def log_out(page: Page, p: Profile, server: Server) -> None:

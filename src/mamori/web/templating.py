@@ -1,7 +1,6 @@
 """Page rendering: Jinja2 with the request's language, the CSRF token and the viewer."""
 
-from __future__ import annotations
-
+import functools
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -41,7 +40,11 @@ def template_dirs() -> list[Path]:
     return [PACKAGE / "web" / "templates", *sorted(PACKAGE.glob("*/templates"))]
 
 
+@functools.cache
 def make_environment() -> Environment:
+    """One per process: the templates are the package's own files and nothing is added to
+    the environment per app, so every app built in a process (each test builds its own)
+    shares the compiled templates instead of compiling them again."""
     env = Environment(
         loader=FileSystemLoader([str(d) for d in dict.fromkeys(template_dirs())]),
         autoescape=select_autoescape(["html", "xml"]),
