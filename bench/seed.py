@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import insert, text
 
 import mamori.backup_codes.service as backup_codes_service
+from mamori.accounts.credentials import credential_stamp
 from mamori.accounts.models import User
 from mamori.backup_codes.models import BackupCode, BackupCodeSet
 from mamori.context import Context
@@ -244,6 +245,9 @@ def seed_accounts(
         # Last, with a fresh clock: they expire login_challenge_minutes after this, and a
         # million filler accounts take longer than that to write.
         now = ctx.clock.now()
+        # Bound to the credentials as a real password step binds it: every account was
+        # seeded with the same hash and has not changed it since.
+        stamp = credential_stamp(User(credential_generation=0, password_hash=password_hash))
         with ctx.database.engine.begin() as connection:
             for ids in _batches(accounts.ids(), BATCH):
                 expires = now + timedelta(minutes=settings.login_challenge_minutes)
@@ -257,6 +261,7 @@ def seed_accounts(
                             "created_at": now,
                             "expires_at": expires,
                             "failures": 0,
+                            "credential_stamp": stamp,
                         }
                         for i in ids
                         for k in range(challenges)
