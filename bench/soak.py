@@ -14,6 +14,7 @@ pools): flat means at most 5%.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from typing import Any
 
@@ -25,8 +26,18 @@ from bench.workloads import PasswordLogin, WhoAmI
 GROWTH_LIMIT = 0.05
 
 
+def is_a_login(n: int) -> bool:
+    """One operation in ten, spread evenly over any client's share. Not `n % 10 == 0`: a
+    closed-loop client takes every (clients)-th operation, so with 8 clients half of them
+    never logged in, the fast "who am I" clients outran the rest, and the peak came out
+    far above what the server sustains (755/s on 5 December; at 80% of it, 604/s, the
+    answers fell 11 s behind within the first minute)."""
+    digest = hashlib.blake2b(n.to_bytes(8, "big"), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % 10 == 0
+
+
 class LoginAndWhoAmI:
-    """Operation n: a password login when n % 10 == 0, else "who am I"."""
+    """Operation n: a password login one time in ten (is_a_login), else "who am I"."""
 
     name = "1 login : 9 who am i"
 
@@ -35,7 +46,7 @@ class LoginAndWhoAmI:
         self.who = WhoAmI(accounts)
 
     def prepare(self, n: int) -> tuple[bool, Any]:
-        if n % 10 == 0:
+        if is_a_login(n):
             return True, self.login.prepare(n)
         return False, self.who.prepare(n)
 
