@@ -6,9 +6,12 @@
 ten operations, "who am I" the rest: every request path that writes rows and the one that
 is called most), its peak measured closed loop, then an open loop at `fraction` of that
 peak for `seconds`, in slices. After each slice: the slice's operations/s, p50, p99 and
-errors, and each worker's resident memory (VmRSS). Memory growth is the last slice's
-largest worker against the first slice's (the first slice is the warm-up of caches and
-pools): flat means at most 5%.
+errors, and each worker's resident memory (VmRSS), read every second through the slice:
+its highest reading is the slice's peak. Memory growth is the last slice's peak (largest
+worker) against the first slice's (the first slice is the warm-up of caches and pools):
+flat means at most 5%. Peaks, not one reading at the slice's end: with two malloc arenas
+a worker's resident memory moves between two levels about 20 MiB apart as the arenas are
+trimmed, and one reading per slice compared whichever level it happened to catch.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from bench.loadgen import HttpClient, run_load
@@ -55,6 +60,37 @@ class LoginAndWhoAmI:
         (self.login if is_login else self.who).run(client, value)
 
 
+class PeakSampler:
+    """Reads each worker's VmRSS every `interval` seconds, in a thread, until stopped."""
+
+    def __init__(self, pids: Callable[[], list[int]], interval: float = 1.0) -> None:
+        self._pids = pids
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.peaks: dict[int, int] = {}
+
+    def _run(self) -> None:
+        while True:
+            self._sample()
+            if self._stop.wait(self._interval):
+                return
+
+    def _sample(self) -> None:
+        pids = self._pids()
+        for pid, kib in zip(pids, memory_kib(pids, "VmRSS"), strict=False):
+            self.peaks[pid] = max(kib, self.peaks.get(pid, 0))
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
 def measure_soak(
     database: str,
     *,
@@ -77,15 +113,19 @@ def measure_soak(
         remaining = seconds
         while remaining > 0:
             length = min(slice_seconds, remaining)
-            result = run_load(
-                server.url, workload, clients=clients * 4, seconds=length, warmup=0, rate=rate
-            )
+            with PeakSampler(server.worker_pids) as sampler:
+                result = run_load(
+                    server.url, workload, clients=clients * 4, seconds=length, warmup=0, rate=rate
+                )
             remaining -= length
             rss = memory_kib(server.worker_pids(), "VmRSS")
-            slices.append({**result.to_dict(), "rss_mib": [kib / 1024 for kib in rss]})
-            log(f"  [{database}] {result.line()}  RSS MiB {[round(k / 1024) for k in rss]}")
-    first = max(slices[0]["rss_mib"], default=0.0)
-    last = max(slices[-1]["rss_mib"], default=0.0)
+            peaks = [kib / 1024 for kib in sampler.peaks.values()]
+            slices.append(
+                {**result.to_dict(), "rss_mib": [kib / 1024 for kib in rss], "rss_peak_mib": peaks}
+            )
+            log(f"  [{database}] {result.line()}  RSS peak MiB {[round(k) for k in peaks]}")
+    first = max(slices[0]["rss_peak_mib"], default=0.0)
+    last = max(slices[-1]["rss_peak_mib"], default=0.0)
     growth = last / first - 1 if first else float("nan")
     return {
         "database": database,
