@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from mamori.accounts.passwords import PasswordHasher
 from mamori.app import create_app
+from mamori.audit.models import AuditEvent
 from mamori.context import Context
 from mamori.core.clock import MovableClock
 from mamori.core.crypto import Keyring
@@ -93,9 +94,14 @@ def new_postgres_schema(prefix: str) -> Iterator[str]:
 
 
 def postgres_url(schema: str) -> str:
+    """The test database with `schema` first on the search path. Commits don't wait for
+    the WAL to reach the disk (synchronous_commit=off): a test never outlives a crash of
+    PostgreSQL itself, and waiting for the disk made each commit several milliseconds.
+    Every guarantee the tests check (atomic, isolated, visible to the next transaction
+    and to other connections) is the same."""
     assert POSTGRES_URL
     joiner = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{joiner}options=-csearch_path%3D{schema}"
+    return f"{POSTGRES_URL}{joiner}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
 
 
 def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Database:
@@ -105,10 +111,29 @@ def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path)
         return Database(f"sqlite:///{path}")
     schema = request.getfixturevalue("postgres_schema")
     database = Database(postgres_url(schema))
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with database.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    empty_tables(database)
     return database
+
+
+def empty_tables(database: Database) -> None:
+    """Every row gone and every id back at 1, as after TRUNCATE … RESTART IDENTITY CASCADE
+    of every table, but mostly by DELETE: a test leaves a few rows, and TRUNCATE gives each
+    of 35 tables new files (about 100 ms a test, against 10 ms)."""
+    with database.engine.begin() as connection:
+        # Truncated, and first: its trigger refuses DELETE and UPDATE (append-only), and
+        # deleting a person would set their audit rows' user_id to NULL.
+        connection.execute(text(f'TRUNCATE "{AuditEvent.__tablename__}"'))
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != AuditEvent.__tablename__:
+                connection.execute(table.delete())
+        sequences = connection.execute(
+            text(
+                "SELECT quote_ident(sequence_name) FROM information_schema.sequences"
+                " WHERE sequence_schema = current_schema()"
+            )
+        ).scalars()
+        for sequence in list(sequences):
+            connection.execute(text("SELECT setval(:sequence, 1, false)"), {"sequence": sequence})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -17,11 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from mamori.core.db import Base, Database
+from mamori.core.db import Database
 from tests.attacks.conftest import last_code_sent_to
-from tests.conftest import BACKENDS, PASSWORD, bearer, postgres_url
+from tests.conftest import BACKENDS, PASSWORD, bearer, empty_tables, postgres_url
 from tests.e2e.conftest import running_server
 
 BURST = 40
@@ -39,9 +38,7 @@ def server_url(
     if request.param == "postgresql":
         url = postgres_url(request.getfixturevalue("postgres_schema"))
         database = Database(url)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with database.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        empty_tables(database)
         database.engine.dispose()
         settings["DATABASE_URL"] = url
     with running_server(tmp_path_factory.mktemp(f"bursts-{request.param}"), **settings) as server:

@@ -6,7 +6,6 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -38,7 +37,8 @@ def sqlite_dump(ctx: Context) -> str:
 
 def postgres_dump(ctx: Context) -> str:
     url = ctx.database.engine.url
-    schema = parse_qs(urlsplit(ctx.database.url).query)["options"][0].split("=", 1)[1]
+    with ctx.database.engine.connect() as connection:
+        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
     if shutil.which("pg_dump"):
         plain = url.set(drivername="postgresql").set(query={})
         result = subprocess.run(
