@@ -52,6 +52,20 @@ HOSTILE_STRINGS = [
 RAW_BYTES = ["%ED%A0%80", "%FF%FE", "%C0%AF"]  # a UTF-16 surrogate, invalid UTF-8, overlong "/"
 FORM_HOSTILE = [quote(v) for v in HOSTILE_STRINGS if v != "\ud800"] + RAW_BYTES
 WRONG_TYPES: list[Any] = [None, 12345, 1.5, True, [], ["hana"], {}, {"$ne": ""}]
+# What PostgreSQL takes differently from SQLite: it refuses NUL in text, enforces each
+# column's length, and stores only valid UTF-8. Everything else reaches both databases as
+# the same bound parameter, or is refused before it reaches either.
+STORED_DIFFERENTLY = {"\x00", "hana\x00", "x" * 10_000, "\ud800"} | {unquote(v) for v in RAW_BYTES}
+
+
+def to_sweep(ctx: Context, values: list[Any]) -> list[Any]:
+    """The values a sweep over every route sends: all of them on SQLite; on PostgreSQL
+    those it stores differently (every value on both made these sweeps 74 of the 523 s
+    the suite's PostgreSQL variants took). The tests of one field send every value to
+    both databases."""
+    if ctx.database.is_sqlite:
+        return values
+    return [v for v in values if isinstance(v, str) and unquote(v) in STORED_DIFFERENTLY]
 
 
 def post_json(client: TestClient, path: str, body: Any, **kwargs: Any):
@@ -336,7 +350,8 @@ def test_every_api_route_survives_hostile_bodies(hostile_client, ctx, token):
         bodies: list[Any] = [{}, [], None, "text", {"unexpected": "field"}]
         for name in fields:
             base = {other: plausible(s) for other, s in fields.items()}
-            bodies += [{**base, name: value} for value in HOSTILE_STRINGS + WRONG_TYPES]
+            values = to_sweep(ctx, HOSTILE_STRINGS + WRONG_TYPES)
+            bodies += [{**base, name: value} for value in values]
         for body in bodies:
             response = hostile_client.request(
                 method,
@@ -430,7 +445,7 @@ PLAUSIBLE_FORM_VALUES = {
 }
 
 
-def test_every_form_survives_hostile_fields(browser):
+def test_every_form_survives_hostile_fields(browser, ctx):
     token = csrf_from(browser.get("/login"))
     broken = []
     for route in form_routes(browser):
@@ -438,7 +453,7 @@ def test_every_form_survives_hostile_fields(browser):
             continue  # logging out is harmless and would end the test's session
         fields = [name for name in route.body_fields if name != "csrf_token"]
         for name in fields:
-            for value in FORM_HOSTILE:
+            for value in to_sweep(ctx, FORM_HOSTILE):
                 encoded = {other: PLAUSIBLE_FORM_VALUES.get(other, "x") for other in fields}
                 encoded |= {name: value, "csrf_token": token}
                 response = browser.post(
@@ -504,7 +519,7 @@ def test_every_form_survives_a_multipart_body(browser):
         never_broken(response, f"multipart POST {route.path}")
 
 
-def test_every_page_survives_hostile_query_parameters(browser):
+def test_every_page_survives_hostile_query_parameters(browser, ctx):
     broken = []
     for route in routes(browser.app):
         if "GET" not in route.methods or route.path.startswith(
@@ -514,7 +529,7 @@ def test_every_page_survives_hostile_query_parameters(browser):
         if "{" in route.path:
             continue
         names = list(route.query_fields) or ["next"]
-        for value in FORM_HOSTILE:
+        for value in to_sweep(ctx, FORM_HOSTILE):
             query = "&".join(f"{name}={value}" for name in names)
             response = browser.get(f"{route.path}?{query}", follow_redirects=False)
             where = f"GET {route.path} {names}={unquote(value)[:20]!r}"
