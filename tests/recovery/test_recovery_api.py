@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mamori.notifications.models import OutboxMessage
 from mamori.recovery.models import RecoveryAttempt
@@ -148,6 +148,33 @@ def test_an_unknown_email_or_phone_gets_the_same_answers_and_nothing_is_sent(cli
     unknown_phone = start(client, "090-9999-0000")
     assert by_phone["options"][0]["option"] == unknown_phone["options"][0]["option"] == "sms"
     assert shape(by_phone).keys() == shape(unknown_phone).keys()
+
+
+def test_a_start_for_a_known_or_an_unknown_address_runs_the_same_statements(client, ctx):
+    """What tests/attacks/test_enumeration.py measures with a clock, counted exactly. One
+    statement more for a known address (its proofs read again) made those starts about
+    1 ms slower, enough to tell which addresses have an account (CI, 6 December 2026)."""
+    account(client, ctx, phone="090-1234-5678")
+
+    def statements(login: str) -> list[str]:
+        seen: list[str] = []
+
+        def note(_connection, _cursor, statement, *_rest) -> None:
+            seen.append(statement)
+
+        event.listen(ctx.database.engine, "before_cursor_execute", note)
+        try:
+            start(client, login)
+        finally:
+            event.remove(ctx.database.engine, "before_cursor_execute", note)
+        return seen
+
+    for known, unknown in (
+        ("hana@example.com", "hina@example.com"),
+        ("+81 90 1234 5678", "090-9999-0000"),
+    ):
+        statements(known), statements(unknown)  # first starts: the counters' rows are new
+        assert statements(known) == statements(unknown)
 
 
 def test_an_unconfirmed_address_never_receives_a_code(client, ctx):
