@@ -83,7 +83,16 @@ def empty_forms_answer_pages(page: Page, name: str) -> list[str]:
     found = []
     for form in forms:
         values = form["hidden"]
-        headers = {"Referer": page.url, "Accept": "text/html", "Accept-Language": "ja"}
+        # A connection of its own for each: between two forms the page is checked for
+        # seconds, the server closes the idle connection (keep-alive, 5 s), and on a
+        # loaded machine the test's HTTP client could send on it before seeing it closed
+        # (ECONNRESET, CI 6 December 2026). Browsers send again on a fresh connection.
+        headers = {
+            "Referer": page.url,
+            "Accept": "text/html",
+            "Accept-Language": "ja",
+            "Connection": "close",
+        }
         if form["multipart"]:
             answer = page.request.post(form["action"], multipart=values, headers=headers)
         else:
