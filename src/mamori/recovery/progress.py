@@ -53,14 +53,15 @@ class RecoveryStatus:
     takes_effect_at: datetime | None = None
 
 
-def recovery_options(db: Session, ctx: Context, attempt: RecoveryAttempt) -> list[Destination]:
+def recovery_options(
+    db: Session, ctx: Context, attempt: RecoveryAttempt, proofs: list[str]
+) -> list[Destination]:
     """Where a code may go. Named by e-mail or phone: only that address, masked, known or
     not. Named by username (a public handle): the account's confirmed addresses. After
-    the first proof, every confirmed address of the account."""
+    the first proof (`proofs`: proofs_of, which the caller reads whether or not an account
+    was found, so a known address costs no statement more than an unknown one), every
+    confirmed address of the account."""
     user = attempt_user(db, attempt)
-    # Read for an unknown account too: starting a recovery for a known address must not
-    # take one statement more than for an unknown one (a timing difference names accounts).
-    proofs = proofs_of(db, attempt)
     proven = user is not None and bool(RECEIVED & set(proofs))
     if attempt.login_kind == "username" or proven:
         found = []
@@ -79,7 +80,7 @@ def status_of(db: Session, ctx: Context, attempt: RecoveryAttempt) -> RecoverySt
     proofs = proofs_of(db, attempt)
     user = attempt_user(db, attempt)
     proven = user is not None and bool(RECEIVED & set(proofs))
-    options = recovery_options(db, ctx, attempt)
+    options = recovery_options(db, ctx, attempt, proofs)
     if not proven or user is None:
         return RecoveryStatus(
             attempt.public_id,

@@ -92,7 +92,7 @@ def send_recovery_code(
 ) -> codes.SentCode:
     """Send a code to one of the offered destinations (never to an unconfirmed one)."""
     attempt = open_attempt(db, ctx, token)
-    offered = {d.option: d for d in recovery_options(db, ctx, attempt)}
+    offered = {d.option: d for d in recovery_options(db, ctx, attempt, proofs_of(db, attempt))}
     if option not in offered:
         raise OptionNotAvailable()
     channel: codes.Channel = "sms" if option == "sms" else "email"
