@@ -104,13 +104,33 @@ def postgres_url(schema: str) -> str:
     return f"{POSTGRES_URL}{joiner}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
 
 
+# One Database per worker and backend for the `database` fixture, emptied between tests.
+# SQLAlchemy keeps compiled statements per engine, and the dialect learns its server once per
+# engine: with a new engine for every test, every statement was compiled again in every
+# test (a sixth of the time inside the workers, profiled), and on PostgreSQL every test
+# opened new connections too.
+_SHARED_DATABASES: dict[str, Database] = {}
+
+
 def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    """The worker's database for `backend`, as new: SQLite's file replaced by a copy of the
+    migrated template, PostgreSQL's tables emptied."""
     if backend == "sqlite":
-        path = tmp_path / "mamori.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return Database(f"sqlite:///{path}")
-    schema = request.getfixturevalue("postgres_schema")
-    database = Database(postgres_url(schema))
+        template = request.getfixturevalue("sqlite_template")
+        path = template.with_name("test.db")
+        database = _SHARED_DATABASES.get(backend)
+        if database is None:
+            database = _SHARED_DATABASES[backend] = Database(f"sqlite:///{path}")
+        # The pool is closed after every test (the fixture's dispose); a connection a
+        # test leaked keeps the old file open, never the new one.
+        for old in (path, path.with_name("test.db-wal"), path.with_name("test.db-shm")):
+            old.unlink(missing_ok=True)
+        shutil.copy(template, path)
+        return database
+    database = _SHARED_DATABASES.get(backend)
+    if database is None:
+        schema = request.getfixturevalue("postgres_schema")
+        database = _SHARED_DATABASES[backend] = Database(postgres_url(schema))
     empty_tables(database)
     return database
 
@@ -173,7 +193,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     db = fresh_database(request.param, request, tmp_path)
     yield db
-    db.engine.dispose()
+    if db.is_sqlite:  # its file is replaced for the next test; PostgreSQL's pool stays
+        db.engine.dispose()
 
 
 @pytest.fixture
