@@ -30,8 +30,6 @@ from tests.trusted_contacts.helpers import (
     subjects_to,
 )
 
-pytestmark = pytest.mark.both_databases
-
 CONTACTS = ("ken", "aiko", "yuki")
 
 
@@ -186,6 +184,7 @@ def _attempt_of(ctx, public_id: str) -> int:
         )
 
 
+@pytest.mark.both_databases
 def test_wrong_codes_are_counted_per_recovery_then_refused(client, ctx, hana):
     token = start_recovery(ctx, "hana")
     ask(client, token, "ken")
@@ -204,6 +203,7 @@ def test_wrong_codes_are_counted_per_recovery_then_refused(client, ctx, hana):
     assert len(events(ctx, "trusted_contacts.code_failed")) == 15
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize(
     "typed",
     ["", "1234", "12345678901", "abcd efgh", "1234\x005678", "١٢٣٤٥٦٧٨", "x" * 64],
@@ -229,6 +229,7 @@ def test_full_width_and_spaced_codes_work(client, ctx, hana):
     assert enter(client, token, full_width).json()["vouches"] == 1
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize(
     ("path", "body", "status", "code"),
     [
@@ -249,6 +250,7 @@ def test_hostile_asks_are_refused_and_ask_nobody(client, ctx, hana, path, body, 
     assert count(ctx, TrustedContactRequest) == 0
 
 
+@pytest.mark.both_databases
 def test_odd_names_are_ignored_and_a_contact_is_asked_once(client, ctx, hana):
     token = start_recovery(ctx, "hana")
     ask(client, token, "ｋｅｎ", "KEN", "@ken", "ken\x00", "ke n", "")
@@ -258,6 +260,7 @@ def test_odd_names_are_ignored_and_a_contact_is_asked_once(client, ctx, hana):
     assert subjects_to(client, "ken").count("hana needs your help to log in") == 1
 
 
+@pytest.mark.both_databases
 def test_asking_is_limited_per_recovery(client, ctx, hana):
     token = start_recovery(ctx, "hana")
     for _ in range(5):
@@ -392,6 +395,7 @@ def test_declining_during_a_recovery_withdraws_the_request_and_its_code(client, 
     )
 
 
+@pytest.mark.both_databases
 def test_no_code_is_kept_in_clear_or_written_to_the_audit_log(client, ctx, hana):
     token = start_recovery(ctx, "hana")
     ask(client, token, "ken")
