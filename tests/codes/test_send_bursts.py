@@ -1,6 +1,6 @@
 """Send quotas under a burst (issue 16, findings 3 and 4), against a real `mamori serve
---workers 2` on SQLite and on PostgreSQL: twenty sends fired at once give one text, and
-with MAMORI_SMS_SENDS_PER_HOUR=2 no alert gets past the cap."""
+--workers 2` on SQLite and on PostgreSQL: twenty sends fired at once give one text; and on
+SQLite, with MAMORI_SMS_SENDS_PER_HOUR=2, no alert gets past the cap."""
 
 from __future__ import annotations
 
@@ -196,11 +196,12 @@ def test_twenty_trusted_contact_asks_at_once_count_five(bursts: httpx.Client):
 # --- finding 4: alerts count against the SMS cap ---------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def capped(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    with serving(
-        tmp_path_factory.mktemp("capped"), request.param, SMS_SENDS_PER_HOUR="2"
-    ) as client:
+# SQLite only: which messages count against the cap is a rule of mamori's, not of its
+# storage. The cap's counting on PostgreSQL, across processes, is what the bursts above and
+# notifications/test_quotas.py check.
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory):
+    with serving(tmp_path_factory.mktemp("capped"), "sqlite", SMS_SENDS_PER_HOUR="2") as client:
         confirmed_account(client)  # hana: her phone's confirmation code is text 1 of 2
         yield client
 
