@@ -18,7 +18,7 @@ from typing import NoReturn
 import argon2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from mamori.accounts.passwords import PasswordHasher
 from mamori.app import create_app
@@ -138,22 +138,38 @@ def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path)
 def empty_tables(database: Database) -> None:
     """Every row gone and every id back at 1, as after TRUNCATE … RESTART IDENTITY CASCADE
     of every table, but mostly by DELETE: a test leaves a few rows, and TRUNCATE gives each
-    of 35 tables new files (about 100 ms a test, against 10 ms)."""
+    of 35 tables new files (about 100 ms a test, against 10 ms). One script, one round
+    trip (25 ms a test as 70 statements)."""
     with database.engine.begin() as connection:
+        connection.exec_driver_sql(_emptying_script(connection))
+
+
+_EMPTYING_SCRIPTS: dict[str, str] = {}
+
+
+def _emptying_script(connection: Connection) -> str:
+    schema = str(connection.execute(text("SELECT current_schema()")).scalar_one())
+    script = _EMPTYING_SCRIPTS.get(schema)
+    if script is None:
+        quote = connection.dialect.identifier_preparer.format_table
+        audit = AuditEvent.__table__
         # Truncated, and first: its trigger refuses DELETE and UPDATE (append-only), and
         # deleting a person would set their audit rows' user_id to NULL.
-        connection.execute(text(f'TRUNCATE "{AuditEvent.__tablename__}"'))
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name != AuditEvent.__tablename__:
-                connection.execute(table.delete())
+        statements = [f"TRUNCATE {quote(audit)}"]
+        statements += [
+            f"DELETE FROM {quote(table)}"
+            for table in reversed(Base.metadata.sorted_tables)
+            if table is not audit
+        ]
         sequences = connection.execute(
             text(
                 "SELECT quote_ident(sequence_name) FROM information_schema.sequences"
                 " WHERE sequence_schema = current_schema()"
             )
         ).scalars()
-        for sequence in list(sequences):
-            connection.execute(text("SELECT setval(:sequence, 1, false)"), {"sequence": sequence})
+        statements += [f"SELECT setval('{sequence}', 1, false)" for sequence in sequences]
+        script = _EMPTYING_SCRIPTS[schema] = ";\n".join(statements)
+    return script
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
