@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from typer.testing import CliRunner, Result
 
 from mamori.app import create_app
@@ -66,6 +66,21 @@ def events(ctx: Context, name: str | None = None) -> list[AuditEvent]:
         found = list(db.scalars(query))
         db.expunge_all()
         return found
+
+
+def statements_run(ctx: Context, action: Callable[[], object]) -> list[str]:
+    """The SQL statements `action` sent to the database, in order, without their values."""
+    seen: list[str] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(ctx.database.engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(ctx.database.engine, "before_cursor_execute", note)
+    return seen
 
 
 def with_settings(ctx: Context, **changes: Any) -> Context:

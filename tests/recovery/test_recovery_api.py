@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from mamori.notifications.models import OutboxMessage
 from mamori.recovery.models import RecoveryAttempt
 from tests.conftest import PASSWORD, bearer, log_in
-from tests.core.helpers import clock_of, count, events, problem, with_settings
+from tests.core.helpers import (
+    clock_of,
+    count,
+    events,
+    problem,
+    statements_run,
+    with_settings,
+)
 from tests.recovery.helpers import (
     NEW_PASSWORD,
     account,
@@ -157,17 +164,7 @@ def test_a_start_for_a_known_or_an_unknown_address_runs_the_same_statements(clie
     account(client, ctx, phone="090-1234-5678")
 
     def statements(login: str) -> list[str]:
-        seen: list[str] = []
-
-        def note(_connection, _cursor, statement, *_rest) -> None:
-            seen.append(statement)
-
-        event.listen(ctx.database.engine, "before_cursor_execute", note)
-        try:
-            start(client, login)
-        finally:
-            event.remove(ctx.database.engine, "before_cursor_execute", note)
-        return seen
+        return statements_run(ctx, lambda: start(client, login))
 
     for known, unknown in (
         ("hana@example.com", "hina@example.com"),

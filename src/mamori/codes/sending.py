@@ -133,7 +133,9 @@ def send_security_code(db: Session, ctx: Context, origin: Origin, request: CodeR
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     lifetime = code_lifetime(ctx.settings, channel, purpose)
     try:
-        if request.deliver:
+        if request.deliver and request.in_background:
+            message_id = _queue(db, ctx, origin, request, code, lifetime)
+        elif request.deliver:
             message_id = _send(db, ctx, origin, request, code, lifetime)
         else:
             _withhold(db, ctx, origin, request, code, lifetime)
@@ -281,6 +283,15 @@ def _send(
         _audit_refused(db, ctx, origin, user_id, purpose, channel, "delivery_failed")
         raise
     return message.id
+
+
+def _queue(
+    db: Session, ctx: Context, origin: Origin, request: CodeRequest, code: str, lifetime: timedelta
+) -> int:
+    """A queued send, in a savepoint kept: the same statements as `_withhold`, whose
+    savepoint is undone, so a real send and a withheld one cost the database alike."""
+    with db.begin_nested():
+        return _send(db, ctx, origin, request, code, lifetime)
 
 
 def _withhold(

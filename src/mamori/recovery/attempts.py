@@ -25,6 +25,10 @@ SECOND_FACTORS = frozenset({Method.PASSKEY, Method.TOTP, Method.BACKUP_CODE})
 MAX_TOKEN = 128
 
 
+# Where a unit of work holds the accounts its recovery attempts name (see _check_stamp).
+_HELD = "mamori_recovery_accounts"
+
+
 def password_stamp(user: User) -> str:
     """Changes with every password change (argon2id hashes are salted afresh each time)."""
     return hashlib.sha256(user.password_hash.encode()).hexdigest()
@@ -48,8 +52,12 @@ def find_attempt(db: Session, token: str) -> RecoveryAttempt | None:
 
 
 def _check_stamp(db: Session, attempt: RecoveryAttempt) -> None:
-    # The lookup runs for an unknown account too, so both take the same time.
+    # The lookup runs for an unknown account too, so both take the same time. The account
+    # is then held for the rest of the unit of work: the session forgets an object nobody
+    # holds, and every later attempt_user read it again, statements an unknown account
+    # (looked up once, as id 0) never runs.
     user = get_user(db, attempt.user_id or 0)
+    db.info.setdefault(_HELD, []).append(user)
     if attempt.user_id is None:
         return
     if (
