@@ -1,6 +1,7 @@
 """What tests/attacks/test_enumeration.py measures with a clock, counted exactly: for a
 known and an unknown e-mail or phone, login, sign-up and "Can't log in?" send the database
-the same statements in the same order. One statement more for a known address is about a
+the same statements in the same order, and so does asking a real trusted contact or
+someone else. One statement more for a known address is about a
 millisecond, enough to tell over many tries which addresses have an account; this check
 does not depend on how loaded the machine is."""
 
@@ -16,6 +17,7 @@ from mamori.context import Context
 from tests.conftest import PASSWORD
 from tests.core.helpers import statements_run
 from tests.recovery.helpers import account, send, start
+from tests.trusted_contacts.helpers import choose, people
 
 WRONG = "not the right password at all"
 NUMBERS = itertools.count(1)
@@ -84,3 +86,20 @@ def test_the_code_send_step_for_a_known_or_an_unknown_address(client: TestClient
 
     alike(ctx, send_to("hana@example.com", "email"), send_to("hina@example.com", "email"))
     alike(ctx, send_to("+81 90 1234 5678", "sms"), send_to("090-9999-0000", "sms"))
+
+
+def test_asking_a_trusted_contact_or_someone_else(client: TestClient, ctx: Context):
+    who = people(client, "emi", "ken", "aiko", "yuki", "mallory")
+    choose(client, who["emi"], "ken", "aiko", "yuki")
+
+    def ask(name: str):
+        def step() -> None:
+            recovery = start(client, "emi")["recovery"]
+            answer = client.post(
+                f"/api/v1/recovery/{recovery}/trusted-contacts", json={"usernames": [name]}
+            )
+            assert answer.status_code == 202, answer.text
+
+        return step
+
+    alike(ctx, ask("ken"), ask("mallory"))

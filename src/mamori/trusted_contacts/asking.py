@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,9 +102,11 @@ def ask_trusted_contacts(
     stand_in = owner if owner is not None else _stand_in_user(db)
     asked: list[str] = []
     for key in dict.fromkeys(k for k in map(username_key, usernames[:MAX_NAMES]) if k):
-        contact = _active_contact(db, owner_id, key)
-        real = available and owner is not None and contact is not None
-        asker, asked_one = (owner, contact) if real else (stand_in, stand_in)
+        named, is_contact = _named(db, owner_id, key)
+        real = available and owner is not None and is_contact
+        # Rehearsed with the named account where there is one: a real ask works with two
+        # people, and a rehearsal with one would read one account fewer.
+        asker, asked_one = (owner, named) if real else (stand_in, named or stand_in)
         if asker is None or asked_one is None:
             continue  # no account exists at all: there is nobody to rehearse with
         # The e-mail quota is kept for every name, asked or not, so a name typed again and
@@ -217,6 +219,26 @@ def _lock_attempt(db: Session, attempt: RecoveryAttempt) -> None:
     """One code at a time per attempt (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE
     already does), so codes typed at once all count and the last one sees the threshold."""
     db.execute(select(RecoveryAttempt.id).where(RecoveryAttempt.id == attempt.id).with_for_update())
+
+
+def _named(db: Session, owner_id: int, key: str) -> tuple[User | None, bool]:
+    """The account a name is the username of, and whether it is an active contact of the
+    owner's: one statement, whichever it is."""
+    row = db.execute(
+        select(User, TrustedContact.id)
+        .outerjoin(
+            TrustedContact,
+            and_(
+                TrustedContact.contact_id == User.id,
+                TrustedContact.owner_id == owner_id,
+                TrustedContact.declined_at.is_(None),
+            ),
+        )
+        .where(User.username_key == key, User.disabled_at.is_(None))
+    ).first()
+    if row is None:
+        return None, False
+    return row[0], row[1] is not None
 
 
 def _active_contact(db: Session, owner_id: int, key: str) -> User | None:
