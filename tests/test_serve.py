@@ -72,11 +72,13 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
         stop(running)
 
 
-# Two tests per worker count, not one per check: each starts its own `mamori serve`, and
-# a start (imports, migrations, new secrets) is what these tests spend their time on.
+# One test per worker count, not one per check: each starts its own `mamori serve`, and a
+# start (imports, migrations, new secrets) is what these tests spend their time on.
 
 
-def test_a_fresh_start_keeps_its_secrets_private_and_serves_pages_and_outbox(server):
+def test_a_fresh_start_serves_and_a_restart_keeps_accounts_and_secrets(server):
+    """What a new user sees on first start: private secrets, pages, an empty outbox. Then
+    sign up, log in, log out, stop, and the account and the secrets are still there."""
     secrets_file = server.data_dir / "secrets.json"
     login_page = httpx.get(f"{server.url}/login")
     outbox = httpx.get(f"{server.url}/dev/outbox")
@@ -91,8 +93,6 @@ def test_a_fresh_start_keeps_its_secrets_private_and_serves_pages_and_outbox(ser
     assert outbox.status_code == 200
     assert outbox.json() == []
 
-
-def test_sign_up_log_in_log_out_and_a_restart_keeps_accounts_and_secrets(server):
     created = httpx.post(
         f"{server.url}/api/v1/accounts",
         json={"username": "hana", "password": PASSWORD, "email": "hana@example.com"},

@@ -85,7 +85,9 @@ def running_server(
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("e2e-data")) as started:
+    """One server for a worker's browser tests, called "localhost" as a person's browser
+    would: a passkey's relying party is a domain name, never an IP address."""
+    with running_server(tmp_path_factory.mktemp("e2e-data"), host_name="localhost") as started:
         yield started
 
 

@@ -17,9 +17,7 @@ from mamori.passkeys import ceremony
 from mamori.passkeys.errors import PasskeyNotAccepted
 from mamori.settings import Settings
 from tests.e2e.conftest import PC, Server
-from tests.e2e.test_passkeys import new_page, server, with_authenticator
-
-__all__ = ["server"]  # the module's "localhost" server fixture
+from tests.e2e.test_passkeys import new_page, with_authenticator
 
 CREATE = """async (options) => {
   const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options);

@@ -90,13 +90,6 @@ def credentials_on(page: Page) -> list[dict[str, Any]]:
     return list(answer["credentials"])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Called "localhost": a passkey's relying party is a domain name, never an IP address."""
-    with running_server(tmp_path_factory.mktemp("passkeys-e2e"), host_name="localhost") as started:
-        yield started
-
-
 @pytest.fixture(params=[PHONE, PC], ids=["phone", "pc"])
 def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Page]:
     context, opened = new_page(browser, request.param)
