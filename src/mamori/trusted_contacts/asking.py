@@ -241,19 +241,6 @@ def _named(db: Session, owner_id: int, key: str) -> tuple[User | None, bool]:
     return row[0], row[1] is not None
 
 
-def _active_contact(db: Session, owner_id: int, key: str) -> User | None:
-    return db.scalar(
-        select(User)
-        .join(TrustedContact, TrustedContact.contact_id == User.id)
-        .where(
-            TrustedContact.owner_id == owner_id,
-            TrustedContact.declined_at.is_(None),
-            User.username_key == key,
-            User.disabled_at.is_(None),
-        )
-    )
-
-
 def _ask(
     db: Session,
     ctx: Context,
@@ -347,10 +334,8 @@ def _spend(db: Session, ctx: Context, request: TrustedContactRequest) -> None:
         raise CodeAlreadyUsed(request.vouched_at)
     if request.expires_at <= now:
         raise ContactCodeExpired()
-    if (
-        _active_contact(db, request.owner_id, username_of(db, request.contact_id).casefold())
-        is None
-    ):
+    _, is_contact = _named(db, request.owner_id, username_of(db, request.contact_id).casefold())
+    if not is_contact:
         raise InvalidCode()
     result = db.execute(
         update(TrustedContactRequest)
