@@ -289,7 +289,7 @@ def test_a_burst_of_guesses_sent_at_once_gets_only_the_five_free_ones(api: httpx
 def test_a_burst_on_postgresql_gets_only_the_five_free_ones_too(request, tmp_path):
     """Before attempts on one account were taken one at a time, PostgreSQL let 16 of the
     40 be tried (and with the counters in Redis, 6)."""
-    fresh_database("postgresql", request, tmp_path).engine.dispose()  # emptied for this test
+    fresh_database("postgresql", request).engine.dispose()  # emptied for this test
     url = postgres_url(request.getfixturevalue("postgres_schema"))
     with running_server(tmp_path, DATABASE_URL=url) as server:
         statuses, seconds, subjects = burst_of_guesses(server.url, "hana")
