@@ -20,6 +20,7 @@ from sqlalchemy import text
 from mamori.core.db import Database
 from tests.attacks.conftest import CODE, EMAIL, PHONE_E164, confirmed_account, last_code_sent_to
 from tests.conftest import PASSWORD, POSTGRES_URL, REDIS_URL, postgres_url, skip_or_fail
+from tests.core.servers import PER_ADDRESS_LIMITS_RAISED
 from tests.faults.helpers import Server
 from tests.observability.helpers import scrape
 
@@ -29,12 +30,9 @@ KEN_PHONE = "+819087654321"
 # binding; the SMS cap where set); the per-IP ones would stop a run that fires every
 # burst from 127.0.0.1.
 RAISED = {
-    "LOGIN_IP_FAILURES": "100000",
-    "SIGNUP_IP_PER_HOUR": "100000",
-    "RECOVERY_STARTS_PER_IP_HOUR": "100000",
+    **PER_ADDRESS_LIMITS_RAISED,
     "RECOVERY_STARTS_PER_ACCOUNT_HOUR": "100000",
     "SECURITY_CODE_SENDS_PER_DESTINATION_HOUR": "100000",
-    "SECURITY_CODE_SENDS_PER_IP_HOUR": "100000",
     "SUPPORT_CASES_PER_IP_DAY": "100000",
     "SUPPORT_CASES_PER_ACCOUNT_DAY": "100000",
 }

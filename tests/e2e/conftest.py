@@ -17,7 +17,12 @@ from typing import Any
 
 import pytest
 
-from tests.core.servers import free_port, mamori_command, wait_until_healthy
+from tests.core.servers import (
+    PER_ADDRESS_LIMITS_RAISED,
+    free_port,
+    mamori_command,
+    wait_until_healthy,
+)
 from tests.e2e.profiles import PROFILES, Profile, open_page
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -83,24 +88,14 @@ def running_server(
             process.wait()
 
 
-# Every person in the browser tests comes from 127.0.0.1, where real people come from
-# addresses of their own: on the shared server the per-address limits are raised (thirty
-# sign-ups or codes an hour from one address is fewer than one worker's browser tests
-# make). The limits per account, per destination and between resends stay as shipped.
-MANY_PEOPLE_ONE_ADDRESS = {
-    "SIGNUP_IP_PER_HOUR": "100000",
-    "SECURITY_CODE_SENDS_PER_IP_HOUR": "100000",
-    "RECOVERY_STARTS_PER_IP_HOUR": "100000",
-    "LOGIN_IP_FAILURES": "100000",
-}
-
-
+# Every person in the browser tests comes from 127.0.0.1: thirty sign-ups or codes an hour
+# from one address is fewer than one worker's browser tests make on the shared server.
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for a worker's browser tests, called "localhost" as a person's browser
     would: a passkey's relying party is a domain name, never an IP address."""
     with running_server(
-        tmp_path_factory.mktemp("e2e-data"), host_name="localhost", **MANY_PEOPLE_ONE_ADDRESS
+        tmp_path_factory.mktemp("e2e-data"), host_name="localhost", **PER_ADDRESS_LIMITS_RAISED
     ) as started:
         yield started
 
