@@ -6,6 +6,10 @@ asks for exactly one kind: known and unknown accounts answer within 10% of each 
 
 - the two kinds of request are interleaved, in the order known, unknown, unknown, known,
   … (ABBA), so a burst of load from elsewhere lands on both alike;
+- each known request is set against the unknown one sent next to it (a pair, a few
+  milliseconds apart), and a round is judged by the median of those pairs' ratios. Load
+  from the other test workers comes and goes within a round; two requests of a pair meet
+  the same load, while a round's two medians each mix requests sent under different ones;
 - medians, not means: a few requests stalled by another process do not count;
 - up to three rounds, passing as soon as one round is within the bound. A real leak (a
   skipped password hash costs tens of milliseconds, several times the rest of the request)
@@ -31,31 +35,48 @@ WARM_UP = 3
 Request = Callable[[int], httpx.Response]
 
 
+@dataclass(frozen=True)
+class Round:
+    """One round's answer times (seconds), `known[i]` sent next to `unknown[i]`."""
+
+    known: list[float]
+    unknown: list[float]
+
+    @property
+    def slowdown(self) -> float:
+        """How much slower a known account's answer is than its neighbour's: the median of
+        the pairs' ratios (above 1: known slower; below: unknown slower)."""
+        return statistics.median(k / u for k, u in zip(self.known, self.unknown, strict=True))
+
+    @property
+    def apart(self) -> float:
+        """The slowdown as a factor of at least 1, whichever kind is slower."""
+        return max(self.slowdown, 1 / self.slowdown)
+
+
 @dataclass
 class Timing:
-    """Median answer times (seconds) of each round, and every answer seen."""
+    """Each round's answer times, and every answer seen."""
 
     name: str
-    rounds: list[tuple[float, float]] = field(default_factory=list)
+    rounds: list[Round] = field(default_factory=list)
     known_answers: list[httpx.Response] = field(default_factory=list)
     unknown_answers: list[httpx.Response] = field(default_factory=list)
 
-    @staticmethod
-    def ratio(known: float, unknown: float) -> float:
-        return max(known, unknown) / min(known, unknown)
-
     @property
     def alike(self) -> bool:
-        if any(self.ratio(*medians) <= 1 + TOLERANCE for medians in self.rounds):
+        if any(r.apart <= 1 + TOLERANCE for r in self.rounds):
             return True
         # Which kind was slower in each round: a leak always names the same one.
-        slower = {known > unknown for known, unknown in self.rounds}
+        slower = {r.slowdown > 1 for r in self.rounds}
         return len(slower) > 1
 
     def report(self) -> str:
         shown = ", ".join(
-            f"known {k * 1000:.1f} ms / unknown {u * 1000:.1f} ms (x{self.ratio(k, u):.3f})"
-            for k, u in self.rounds
+            f"known {statistics.median(r.known) * 1000:.1f} ms"
+            f" / unknown {statistics.median(r.unknown) * 1000:.1f} ms"
+            f" (pairs: known x{r.slowdown:.3f})"
+            for r in self.rounds
         )
         return f"{self.name}: {shown}"
 
@@ -83,9 +104,7 @@ def compare(name: str, known: Request, unknown: Request, *, tries: int = TRIES) 
                 spent[kind].append(answer.elapsed.total_seconds())
                 getattr(timing, f"{kind}_answers").append(answer)
             number += 1
-        timing.rounds.append(
-            (statistics.median(spent["known"]), statistics.median(spent["unknown"]))
-        )
+        timing.rounds.append(Round(spent["known"], spent["unknown"]))
         print(timing.report())  # the figures, for anyone running with -s
         if timing.alike:
             break
