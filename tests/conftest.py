@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
-import argon2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
@@ -225,8 +224,15 @@ def clock() -> MovableClock:
 _VALIDATED_SETTINGS: dict[tuple[tuple[str, str], ...], Settings] = {}
 
 
+# argon2id at its cheapest cost, for tests whose outcome does not depend on the cost: at
+# production cost hashing took nearly half of the suite's time (passwords, and backup codes
+# in hash_only mode, whose cost is these same settings). `@pytest.mark.production_hasher`
+# tests, and every test against a real `mamori serve`, keep the production cost.
+CHEAPEST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     environment = tuple(
         sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("MAMORI_"))
     )
@@ -234,7 +240,10 @@ def settings(tmp_path: Path) -> Settings:
     if validated is None:
         validated = Settings(env="development", data_dir=Path("data"), base_url="http://localhost")
         _VALIDATED_SETTINGS[environment] = validated
-    return validated.model_copy(update={"data_dir": tmp_path / "data"}, deep=True)
+    changes: dict[str, object] = {"data_dir": tmp_path / "data"}
+    if not request.node.get_closest_marker("production_hasher"):
+        changes.update(CHEAPEST_ARGON2)  # below what validation admits: only a test may
+    return validated.model_copy(update=changes, deep=True)
 
 
 @pytest.fixture
@@ -242,24 +251,9 @@ def keyring() -> Keyring:
     return Keyring.generate()
 
 
-class CheapPasswordHasher(PasswordHasher):
-    """argon2id at its cheapest cost, for tests whose outcome does not depend on the cost:
-    at production cost the hashing took nearly half of the suite's time. The production
-    parameters are what `@pytest.mark.production_hasher` tests (and every test against a
-    real `mamori serve`) use."""
-
-    def __init__(self) -> None:  # not the parent's: its parameters are the production ones
-        self._hasher = argon2.PasswordHasher(
-            time_cost=1, memory_cost=8, parallelism=1, type=argon2.Type.ID
-        )
-        self._dummy = self._hasher.hash("mamori dummy password for unknown accounts")
-
-
 @pytest.fixture
-def hasher(request: pytest.FixtureRequest, settings: Settings) -> PasswordHasher:
-    if request.node.get_closest_marker("production_hasher"):
-        return PasswordHasher(settings)
-    return CheapPasswordHasher()
+def hasher(settings: Settings) -> PasswordHasher:
+    return PasswordHasher(settings)
 
 
 @pytest.fixture
