@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,14 @@ from mamori.core.migrate import upgrade
 from mamori.core.throttle import Counters, DatabaseCounters, RedisCounters, Throttle
 from mamori.models import Base
 from mamori.settings import Settings
+
+# The suite's own processes keep compiled modules (__pycache__, ignored by git) even where
+# the environment forbids them (PYTHONDONTWRITEBYTECODE, which the CI machine sets):
+# otherwise every worker and every `mamori serve` a test starts compiled all of mamori
+# from source again, about half a second of CPU each, some eighty times a run. This file
+# is read before pytest-xdist starts its workers, so they and their servers inherit it.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 POSTGRES_URL = os.environ.get("MAMORI_TEST_DATABASE_URL")
 # In CI every variant must run: a missing PostgreSQL, Redis or browser fails, never skips.

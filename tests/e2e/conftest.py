@@ -131,10 +131,24 @@ def page(browser: Any, profile: Profile) -> Iterator[Any]:
     opened.context.close()
 
 
+@dataclass(frozen=True)
+class Screenshots:
+    """Pages saved as PNG for a person to look at, into the folder MAMORI_E2E_SCREENSHOTS
+    names. Without it none is taken: a full-page picture at a phone's pixel ratio cost
+    Chromium one to two seconds of CPU, and nobody opened the temporary folder they went to."""
+
+    folder: Path | None
+
+    def save(self, page: Any, name: str) -> None:
+        if self.folder is not None:
+            page.screenshot(path=self.folder / name, full_page=True)
+
+
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where pages are saved as PNG for a person to look at (MAMORI_E2E_SCREENSHOTS)."""
+def screenshots() -> Screenshots:
     chosen = os.environ.get("MAMORI_E2E_SCREENSHOTS")
-    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    if not chosen:
+        return Screenshots(None)
+    folder = Path(chosen)
     folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return Screenshots(folder)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Screenshots, Server
 from tests.e2e.profiles import Profile, assert_fits_the_screen
 from tests.e2e.steps import (
     PASSWORD,
@@ -82,14 +82,14 @@ def expect_warned(page: Page, p: Profile, left: int) -> None:
 
 
 def test_backup_codes_down_to_the_last_one(
-    page: Page, profile: Profile, server: Server, screenshots: Path
+    page: Page, profile: Profile, server: Server, screenshots: Screenshots
 ):
     p, username = profile, new_username("kaito")
     sign_up(page, p, server, username)
     key, shown = turn_on_the_app(page, p, server)
     assert len(shown) == 10 and all(re.fullmatch(r"\d{4} \d{4}", c) for c in shown)
     assert_fits_the_screen(page)
-    page.screenshot(path=screenshots / f"{p.name}-backup-1-turned-on.png", full_page=True)
+    screenshots.save(page, f"{p.name}-backup-1-turned-on.png")
 
     # The .txt holds exactly the codes shown, in the person's language.
     with page.expect_download() as download_info:
@@ -120,7 +120,7 @@ def test_backup_codes_down_to_the_last_one(
     when_used = [p.say("Used {date}", date=t) for t in p.times(first_used, datetime.now(UTC))]
     assert used in when_used, f"{used!r} is none of {when_used}"
     assert_fits_the_screen(page)
-    page.screenshot(path=screenshots / f"{p.name}-backup-2-one-used.png", full_page=True)
+    screenshots.save(page, f"{p.name}-backup-2-one-used.png")
 
     # Down to 2: told after the login, and warned with "Get new codes" where they look.
     spend_over_the_api(server, username, in_file[1:7])
@@ -148,7 +148,7 @@ def test_backup_codes_down_to_the_last_one(
     page.goto(f"{server.url}/accounts/center")
     expect_logged_in(page, p, server, username)
     expect_warned(page, p, 0)
-    page.screenshot(path=screenshots / f"{p.name}-backup-3-none-left.png", full_page=True)
+    screenshots.save(page, f"{p.name}-backup-3-none-left.png")
 
     # None left to offer: "Try another way" has no backup code now; the app still works.
     log_out(page, p, server)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.conftest import empty_postgres_schema
-from tests.e2e.conftest import PC, PHONE, Server, running_server
+from tests.e2e.conftest import PC, PHONE, Screenshots, Server, running_server
 from tests.e2e.profiles import PC_IN_LONDON, assert_fits_the_screen
 from tests.e2e.steps import PASSWORD
 from tests.e2e.steps import sign_up as sign_up_as
@@ -109,7 +108,7 @@ def add_a_passkey(page: Page, server: Server) -> None:
 
 
 def test_add_a_passkey_log_out_and_log_in_with_it_alone(
-    page: Page, server: Server, browser: Any, screenshots: Path
+    page: Page, server: Server, browser: Any, screenshots: Screenshots
 ):
     username = f"mei_{secrets.token_hex(3)}"
     sign_up(page, server, username)
@@ -127,7 +126,7 @@ def test_add_a_passkey_log_out_and_log_in_with_it_alone(
     where = (
         "phone" if page.viewport_size and page.viewport_size["width"] == PHONE["width"] else "pc"
     )
-    page.screenshot(path=screenshots / f"{where}-passkeys.png", full_page=True)
+    screenshots.save(page, f"{where}-passkeys.png")
 
     # Logged out, the login page's username field offers the passkey (conditional
     # mediation); Chromium's virtual authenticator picks it at once, as a person would.
@@ -195,7 +194,7 @@ def presence(page: Page, present: bool) -> None:
 
 
 def test_two_factor_with_a_passkey_confirm_its_you_and_remove_it(
-    browser: Any, server: Server, screenshots: Path
+    browser: Any, server: Server, screenshots: Screenshots
 ):
     context, page = new_page(browser, PHONE)
     try:
@@ -215,7 +214,7 @@ def test_two_factor_with_a_passkey_confirm_its_you_and_remove_it(
         expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor authentication")
         expect(page.get_by_role("button", name="Use your passkey")).to_be_visible()
         assert_fits_the_screen(page)
-        page.screenshot(path=screenshots / "phone-passkey-second-step.png", full_page=True)
+        screenshots.save(page, "phone-passkey-second-step.png")
         presence(page, True)
         page.get_by_role("button", name="Use your passkey").click()
         expect(page.get_by_text(f"Logged in as {username}")).to_be_visible()
@@ -236,7 +235,7 @@ def test_two_factor_with_a_passkey_confirm_its_you_and_remove_it(
         context.close()
 
 
-def test_the_passkey_pages_in_japanese(browser: Any, server: Server, screenshots: Path):
+def test_the_passkey_pages_in_japanese(browser: Any, server: Server, screenshots: Screenshots):
     context, page = new_page(browser, PHONE, locale="ja-JP")
     try:
         page.goto(f"{server.url}/login")
@@ -255,7 +254,7 @@ def test_the_passkey_pages_in_japanese(browser: Any, server: Server, screenshots
         expect(page.get_by_text("パスキーを追加しました。")).to_be_visible()
         expect(page.locator("#passkeys li").first).to_contain_text("未使用")
         assert_fits_the_screen(page)
-        page.screenshot(path=screenshots / "phone-passkeys-ja.png", full_page=True)
+        screenshots.save(page, "phone-passkeys-ja.png")
     finally:
         context.close()
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Server, running_server
+from tests.e2e.conftest import Screenshots, Server, running_server
 from tests.e2e.profiles import PHONE_IN_TOKYO, Profile, assert_fits_the_screen, open_page
 from tests.e2e.steps import (
     PASSWORD,
@@ -76,7 +75,7 @@ def set_new_password(page: Page, p: Profile) -> None:
 
 
 def test_an_e_mailed_code_and_a_backup_code_get_back_in_at_once_with_two_factor_kept(
-    browser: Any, profile: Profile, server: Server, screenshots: Path
+    browser: Any, profile: Profile, server: Server, screenshots: Screenshots
 ):
     p, username = profile, new_username("sora")
     owner, codes = owner_with_the_app(browser, p, server, username)
@@ -95,7 +94,7 @@ def test_an_e_mailed_code_and_a_backup_code_get_back_in_at_once_with_two_factor_
     set_new_password(page, p)
     expect(page.get_by_role("heading", level=1)).to_have_text(p.say("Your password was changed"))
     assert_fits_the_screen(page)
-    page.screenshot(path=screenshots / f"{p.name}-recovery-instant.png", full_page=True)
+    screenshots.save(page, f"{p.name}-recovery-instant.png")
 
     # Two-factor stayed on: the new password leads to the second step, then the review.
     page.get_by_role("link", name=p.say("Log in")).click()
@@ -113,7 +112,7 @@ def test_an_e_mailed_code_and_a_backup_code_get_back_in_at_once_with_two_factor_
 
 
 def test_an_e_mailed_code_and_the_password_wait_72_hours_and_the_owner_can_cancel(
-    browser: Any, profile: Profile, server: Server, screenshots: Path
+    browser: Any, profile: Profile, server: Server, screenshots: Screenshots
 ):
     p, username = profile, new_username("riku")
     owner, _ = owner_with_the_app(browser, p, server, username)
@@ -141,7 +140,7 @@ def test_an_e_mailed_code_and_the_password_wait_72_hours_and_the_owner_can_cance
     ]
     assert any(line in told for line in until), f"{told!r} has none of {until}"
     assert_fits_the_screen(stranger)
-    stranger.screenshot(path=screenshots / f"{p.name}-recovery-waiting.png", full_page=True)
+    screenshots.save(stranger, f"{p.name}-recovery-waiting.png")
 
     # The owner, still logged in, is told the same time and cancels it.
     owner.goto(f"{server.url}{SECURITY}")

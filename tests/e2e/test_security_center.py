@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import PHONE, Server
+from tests.e2e.conftest import PHONE, Screenshots, Server
 from tests.e2e.profiles import assert_fits_the_screen
 
 PASSWORD = "correct horse battery staple"
@@ -85,7 +84,7 @@ def sign_up(page: Page, server: Server, text: dict[str, str]) -> str:
 
 
 def test_the_checkup_grades_links_each_fix_and_marks_a_review(
-    page: Page, server: Server, screenshots: Path, language: str
+    page: Page, server: Server, screenshots: Screenshots, language: str
 ):
     text = TEXT[language]
     sign_up(page, server, text)
@@ -97,7 +96,7 @@ def test_the_checkup_grades_links_each_fix_and_marks_a_review(
     risk = page.locator('.finding[data-code="two_factor_off"]')
     expect(risk).to_contain_text(text["two_factor_off"])
     assert_fits_the_screen(page)
-    page.screenshot(path=screenshots / f"checkup-{language}.png", full_page=True)
+    screenshots.save(page, f"checkup-{language}.png")
 
     page.get_by_role("button", name=text["mark"]).click()
     expect(page.get_by_role("status")).to_have_text(text["marked"])
@@ -108,7 +107,7 @@ def test_the_checkup_grades_links_each_fix_and_marks_a_review(
 
 
 def test_an_alert_in_the_list_leads_to_this_wasnt_me(
-    page: Page, server: Server, screenshots: Path, language: str
+    page: Page, server: Server, screenshots: Screenshots, language: str
 ):
     text = TEXT[language]
     sign_up(page, server, text)
@@ -122,7 +121,7 @@ def test_an_alert_in_the_list_leads_to_this_wasnt_me(
     item = page.locator('.alert-item[data-event="password.changed"]')
     expect(item).to_contain_text(text["changed"])
     assert_fits_the_screen(page)
-    page.screenshot(path=screenshots / f"alerts-{language}.png", full_page=True)
+    screenshots.save(page, f"alerts-{language}.png")
 
     item.get_by_role("link", name=text["wasnt_me"]).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(text["wasnt_me"])

@@ -4,11 +4,10 @@ on a phone in Japanese in Tokyo and on a PC in English in London."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Screenshots, Server
 from tests.e2e.profiles import Profile, assert_fits_the_screen, shows_one_of
 from tests.e2e.steps import (
     PASSWORD,
@@ -24,7 +23,7 @@ TOO_COMMON = "1qaz2wsx3edc4rfv"
 
 
 def test_sign_up_confirm_the_e_mail_and_log_in_with_it(
-    page: Page, profile: Profile, server: Server, screenshots: Path
+    page: Page, profile: Profile, server: Server, screenshots: Screenshots
 ):
     p, username = profile, new_username("hana")
     address = f"{username}@example.com"
@@ -37,7 +36,7 @@ def test_sign_up_confirm_the_e_mail_and_log_in_with_it(
     password = page.get_by_label(p.say("Password"), exact=True)
     assert password.get_attribute("autocomplete") == "new-password"
     assert_fits_the_screen(page)
-    page.screenshot(path=screenshots / f"{p.name}-1-signup.png", full_page=True)
+    screenshots.save(page, f"{p.name}-1-signup.png")
 
     # Too common a password: refused in the person's language, what they typed kept.
     page.get_by_label(p.say("Username")).fill(username)
@@ -61,7 +60,7 @@ def test_sign_up_confirm_the_e_mail_and_log_in_with_it(
     code_field = page.get_by_label(p.say("Security code"))
     assert code_field.get_attribute("autocomplete") == "one-time-code"
     assert_fits_the_screen(page)
-    page.screenshot(path=screenshots / f"{p.name}-2-confirm-email.png", full_page=True)
+    screenshots.save(page, f"{p.name}-2-confirm-email.png")
     code_field.fill(code_sent_to(page, server, address))
     page.get_by_role("button", name=p.say("Confirm")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -77,7 +76,7 @@ def test_sign_up_confirm_the_e_mail_and_log_in_with_it(
     logged_in = [p.say("Logged in {when}", when=t) for t in p.times(started, datetime.now(UTC))]
     assert shows_one_of(sessions, logged_in), f"{sessions!r} has none of {logged_in}"
     assert_fits_the_screen(page)
-    page.screenshot(path=screenshots / f"{p.name}-3-sessions.png", full_page=True)
+    screenshots.save(page, f"{p.name}-3-sessions.png")
 
     # Out, and back in with the confirmed address: a wrong password first.
     log_out(page, p, server)
